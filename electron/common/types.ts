@@ -1,0 +1,96 @@
+// Result and event payload types shared by the engine, both transports and the renderer.
+import type { LabErrorData } from './errors';
+
+export type CheckStatus = 'ok' | 'warn' | 'missing' | 'error';
+
+export type CheckCategory = 'emulator' | 'debugger' | 'kdump' | 'image' | 'toolchain' | 'sources' | 'docker' | 'host';
+
+export interface DoctorCheck {
+  id: string;
+  title: string;
+  category: CheckCategory;
+  status: CheckStatus;
+  /** The version the tool printed, when it has one. */
+  version: string | null;
+  /** What was found, in a sentence (path, probe outcome, free space…). */
+  detail: string;
+  /** The exact command that fixes a missing or broken piece. */
+  fix: string | null;
+  durationMs: number;
+}
+
+export interface HostInfo {
+  hostname: string;
+  kernel: string;
+  arch: string;
+  distro: string;
+  cpus: number;
+  memoryBytes: number;
+  user: string;
+  isRoot: boolean;
+}
+
+export interface DoctorReport {
+  host: HostInfo;
+  startedAt: string;
+  finishedAt: string;
+  checks: DoctorCheck[];
+  summary: Record<CheckStatus, number>;
+}
+
+export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobProgress {
+  /** 0..1, or null while the amount of work is unknown. */
+  fraction: number | null;
+  message: string;
+  etaSeconds: number | null;
+}
+
+export interface JobInfo {
+  id: string;
+  kind: string;
+  title: string;
+  state: JobState;
+  progress: JobProgress;
+  createdAt: string;
+  endedAt: string | null;
+  error: LabErrorData | null;
+  logPath: string;
+}
+
+export interface JobLogChunk {
+  text: string;
+  nextOffset: number;
+  size: number;
+}
+
+export type TerminalKind = 'shell';
+
+export interface TerminalInfo {
+  id: string;
+  kind: TerminalKind;
+  title: string;
+  cols: number;
+  rows: number;
+  pid: number | null;
+}
+
+export interface AppInfo {
+  name: 'kdlab';
+  version: string;
+  mode: 'electron' | 'web';
+  workspace: string;
+  platform: string;
+  node: string;
+}
+
+/** Flow control of terminal output (the VS Code scheme): the source pauses above HIGH unacknowledged chars. */
+export const terminalFlow = {
+  highWatermarkChars: 100_000,
+  lowWatermarkChars: 5_000,
+  ackChunkChars: 5_000,
+  /** Output is batched into at most one event per frame or per this many chars. */
+  batchIntervalMs: 16,
+  batchMaxChars: 200_000,
+} as const;
