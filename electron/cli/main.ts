@@ -1,0 +1,234 @@
+// The `kdlab` command line. Every command runs on the same engine as the app (createLabBackend).
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { LabError } from '../common/errors';
+import type { DoctorReport } from '../common/types';
+import { readAppVersion } from '../lab/app-root';
+import { createLabBackend } from '../lab/lab-backend';
+import type { LabBackend } from '../lab/lab-backend';
+import { startWebServer } from '../server/web-server';
+import { findElectron, hasDisplay, launchElectron } from './electron-launcher';
+import { ProgressRenderer } from './progress-renderer';
+
+export interface CliContext {
+  appRoot: string;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | undefined>, ctx: Required<CliContext>): Promise<number>;
+}
+
+const statusMark: Record<string, string> = { ok: 'ok', warn: 'WARN', missing: 'MISSING', error: 'ERROR' };
+
+export function formatDoctorReport(report: DoctorReport): string {
+  const lines: string[] = [];
+  const h = report.host;
+  lines.push(`Host: ${h.hostname} · ${h.distro} · kernel ${h.kernel} · ${h.arch} · ${h.cpus} CPUs · ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB · ${h.isRoot ? 'root' : `user ${h.user}`}`);
+  lines.push('');
+  const width = Math.max(...report.checks.map((c) => c.title.length));
+  for (const check of report.checks) {
+    const version = check.version ? ` ${check.version}` : '';
+    lines.push(`${statusMark[check.status]?.padEnd(8) ?? ''}${check.title.padEnd(width)} ${version ? `${version.trim()} — ` : ''}${check.detail}`);
+    if (check.fix && check.status !== 'ok') lines.push(`${' '.repeat(8 + width + 1)}fix: ${check.fix}`);
+  }
+  const s = report.summary;
+  lines.push('');
+  lines.push(`${s.ok} ok, ${s.warn} warnings, ${s.missing} missing, ${s.error} errors`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function withBackend<T>(ctx: Required<CliContext>, mode: 'web' | 'electron', fn: (backend: LabBackend) => Promise<T>): Promise<T> {
+  const backend = await createLabBackend({
+    mode,
+    version: readAppVersion(ctx.appRoot),
+    appRoot: ctx.appRoot,
+    ...(ctx.env.KDLAB_HOME ? { workspaceRoot: ctx.env.KDLAB_HOME } : {}),
+  });
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.dispose();
+  }
+}
+
+/** Mirrors a backend's jobs onto the terminal while `fn` runs. */
+function showJobs(backend: LabBackend, stream: NodeJS.WriteStream): () => void {
+  const renderer = new ProgressRenderer({ stream });
+  return backend.events.attach({
+    clientId: 'cli',
+    emit(event, payload) {
+      if (event === 'job.updated') renderer.update(payload as Parameters<ProgressRenderer['update']>[0]);
+    },
+  });
+}
+
+async function serve(
+  values: Record<string, string | boolean | undefined>,
+  ctx: Required<CliContext>,
+  intro?: string,
+): Promise<number> {
+  const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+  const port = typeof values.port === 'string' ? Number(values.port) : 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    ctx.stderr.write(`kdlab serve: --port must be a number from 0 to 65535, not ${String(values.port)}\n`);
+    return 2;
+  }
+  const backend = await createLabBackend({
+    mode: 'web',
+    version: readAppVersion(ctx.appRoot),
+    appRoot: ctx.appRoot,
+    ...(ctx.env.KDLAB_HOME ? { workspaceRoot: ctx.env.KDLAB_HOME } : {}),
+  });
+  let running;
+  try {
+    running = await startWebServer({
+      backend,
+      rendererDir: join(ctx.appRoot, 'dist', 'renderer'),
+      host,
+      port,
+      allowRemote: values['allow-remote'] === true,
+    });
+  } catch (error) {
+    await backend.dispose();
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      ctx.stderr.write(`kdlab serve: port ${port} on ${host} is already in use. Pick another with --port, or omit it for a free one.\n`);
+      return 1;
+    }
+    ctx.stderr.write(`kdlab serve: ${e.message}\n`);
+    return 1;
+  }
+  if (intro) ctx.stdout.write(`${intro}\n`);
+  if (values['allow-remote'] === true && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    ctx.stderr.write(
+      `kdlab: WARNING: listening on ${host}:${running.port} — anyone who can reach this address and has the token gets a shell on this machine.\n`,
+    );
+  }
+  ctx.stdout.write(`kdlab web mode: ${running.url}\n`);
+  ctx.stdout.write(`workspace: ${backend.workspace.root} · press Ctrl+C to stop\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.close();
+  await backend.dispose();
+  return 0;
+}
+
+const serveOptions = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  'allow-remote': { type: 'boolean' },
+} as const;
+
+const commands: Record<string, Command> = {
+  serve: {
+    summary: 'Serve the app to a browser on 127.0.0.1 (web mode)',
+    usage:
+      'kdlab serve [--port N] [--host ADDR --allow-remote]\n\n  Prints a URL with a one-time token; open it in a browser.\n  --port N        listen on N (default: a free port)\n  --host ADDR     bind ADDR (default 127.0.0.1); non-loopback needs --allow-remote\n  --allow-remote  allow a non-loopback address (prints a warning)',
+    options: serveOptions,
+    run: (values, ctx) => serve(values, ctx),
+  },
+  start: {
+    summary: 'Open the desktop app (Electron), or the web mode where Electron cannot run',
+    usage: 'kdlab start [--port N]\n\n  Electron when its binary is installed and a display is available; otherwise the web mode.',
+    options: serveOptions,
+    async run(values, ctx) {
+      const electron = findElectron(ctx.appRoot, ctx.env);
+      if (electron.ok && hasDisplay(ctx.env)) return launchElectron(electron.binary, ctx.appRoot);
+      const reason = electron.ok ? 'there is no display (DISPLAY/WAYLAND_DISPLAY unset)' : electron.reason;
+      return serve(values, ctx, `kdlab: Electron cannot start here — ${reason}; starting the web mode instead.`);
+    },
+  },
+  doctor: {
+    summary: 'Check this host: QEMU, KVM (real boot probe), gdb, crash, kdump tools, toolchain, sources, Docker',
+    usage:
+      'kdlab doctor [--json] [--no-kvm-probe]\n\n  Runs every check for real and prints the fix command for each missing piece.\n  Exit status: 0 when nothing is missing or broken, 1 otherwise.',
+    options: { json: { type: 'boolean' }, 'no-kvm-probe': { type: 'boolean' } },
+    async run(values, ctx) {
+      return withBackend(ctx, 'web', async (backend) => {
+        const detach = values.json ? () => undefined : showJobs(backend, ctx.stderr);
+        try {
+          const report = await backend.jobs.withProgress({ title: 'Checking the host', kind: 'doctor' }, (progress, signal) =>
+            backend.doctor.run({ kvmProbe: values['no-kvm-probe'] !== true, signal }, progress),
+          );
+          ctx.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+          return report.summary.missing + report.summary.error > 0 ? 1 : 0;
+        } finally {
+          detach();
+        }
+      });
+    },
+  },
+  version: {
+    summary: 'Print the kdlab version',
+    usage: 'kdlab version',
+    options: {},
+    run: (_values, ctx) => {
+      ctx.stdout.write(`kdlab ${readAppVersion(ctx.appRoot)}\n`);
+      return Promise.resolve(0);
+    },
+  },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const list = Object.entries(commands)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `kdlab — a lab for Linux kernel debugging\n\nUsage: kdlab <command> [options]\n\nCommands:\n${list}\n\nRun kdlab <command> --help for a command's options.\n`;
+}
+
+export async function main(argv: string[], context: CliContext): Promise<number> {
+  const ctx: Required<CliContext> = {
+    appRoot: context.appRoot,
+    stdout: context.stdout ?? process.stdout,
+    stderr: context.stderr ?? process.stderr,
+    env: context.env ?? process.env,
+  };
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    ctx.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') return commands.version!.run({}, ctx);
+  const command = commands[name];
+  if (!command) {
+    ctx.stderr.write(`kdlab: unknown command ${JSON.stringify(name)}\n\n${help()}`);
+    return 2;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    ctx.stderr.write(`kdlab ${name}: ${(error as Error).message}\n\nUsage: ${command.usage}\n`);
+    return 2;
+  }
+  if (values.help) {
+    ctx.stdout.write(`Usage: ${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(values, ctx);
+  } catch (error) {
+    if (error instanceof LabError) {
+      ctx.stderr.write(`kdlab ${name}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,123 @@
+// The composition root of the engine: services built once, wired to the API handlers and events.
+// Used by the Electron main process, the web mode and the CLI alike; never imports electron.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateExternalUrl } from '../common/api';
+import { LabError } from '../common/errors';
+import type { AppInfo } from '../common/types';
+import { findAppRoot } from './app-root';
+import { createDispatcher } from './dispatcher';
+import type { ApiHandlers, Dispatch } from './dispatcher';
+import { Doctor } from './doctor/doctor';
+import { EventBus } from './event-bus';
+import { JobManager } from './jobs';
+import { TerminalService } from './terminals/terminal-service';
+import type { SourceFactory } from './terminals/terminal-service';
+import { Workspace, defaultWorkspaceRoot } from './workspace';
+
+export interface LabBackendOptions {
+  mode: 'electron' | 'web';
+  version: string;
+  workspaceRoot?: string;
+  /** Called with an already validated https URL (Electron: shell.openExternal). */
+  openExternal?: (url: URL) => Promise<void>;
+  /** kdlab's install folder (dist/, lab-images/); found from the running script when omitted. */
+  appRoot?: string;
+  /** Terminal back ends; the host shell by default. */
+  terminalFactory?: SourceFactory;
+}
+
+export interface LabBackend {
+  readonly dispatch: Dispatch;
+  readonly events: EventBus;
+  readonly workspace: Workspace;
+  readonly jobs: JobManager;
+  readonly doctor: Doctor;
+  readonly terminals: TerminalService;
+  readonly appRoot: string;
+  dispose(): Promise<void>;
+}
+
+export async function createLabBackend(options: LabBackendOptions): Promise<LabBackend> {
+  const workspace = await Workspace.open(options.workspaceRoot ?? defaultWorkspaceRoot());
+  const appRoot = options.appRoot ?? findAppRoot();
+  const events = new EventBus();
+  const jobs = new JobManager({
+    logDir: workspace.jobsDir,
+    onUpdate: (job) => events.broadcast('job.updated', job),
+    onLog: (id, text) => events.broadcast('job.log', { id, text }),
+  });
+  const probeGuest = join(appRoot, 'lab-images', 'kvm-probe', 'probe.elf');
+  const doctor = new Doctor({
+    workspaceRoot: workspace.root,
+    stateDir: workspace.stateDir,
+    probeGuest: existsSync(probeGuest) ? probeGuest : null,
+  });
+  const terminals = new TerminalService(
+    {
+      data: (owner, id, data) => events.sendTo(owner, 'terminal.data', { id, data }),
+      exit: (owner, id, exit) => events.sendTo(owner, 'terminal.exit', { id, ...exit }),
+    },
+    options.terminalFactory,
+  );
+
+  const appInfo: AppInfo = {
+    name: 'kdlab',
+    version: options.version,
+    mode: options.mode,
+    workspace: workspace.root,
+    platform: `${process.platform}-${process.arch}`,
+    node: process.versions.node,
+  };
+
+  const handlers: ApiHandlers = {
+    'app.info': () => appInfo,
+    'doctor.run': (args) =>
+      jobs.withProgress({ title: 'Checking the host', kind: 'doctor' }, (progress, signal) =>
+        doctor.run({ kvmProbe: args.kvmProbe, signal }, progress),
+      ),
+    'doctor.last': () => doctor.last(),
+    'jobs.list': () => jobs.list(),
+    'jobs.cancel': (args) => jobs.cancel(args.id),
+    'jobs.log': (args) => jobs.readLog(args.id, args.offset),
+    'terminal.open': (args, client) => terminals.open(client.clientId, args.kind, args.cols, args.rows),
+    'terminal.list': (_args, client) => terminals.list(client.clientId),
+    'terminal.write': (args, client) => {
+      terminals.write(client.clientId, args.id, args.data);
+      return null;
+    },
+    'terminal.resize': (args, client) => {
+      terminals.resize(client.clientId, args.id, args.cols, args.rows);
+      return null;
+    },
+    'terminal.ack': (args, client) => {
+      terminals.ack(client.clientId, args.id, args.chars);
+      return null;
+    },
+    'terminal.close': (args, client) => {
+      terminals.close(client.clientId, args.id);
+      return null;
+    },
+    'shell.openExternal': async (args) => {
+      const url = validateExternalUrl(args.url);
+      if (!url) throw new LabError('FORBIDDEN', `Refusing to open ${args.url}: only https links are opened.`);
+      if (!options.openExternal) return { opened: false, url: url.href };
+      await options.openExternal(url);
+      return { opened: true, url: url.href };
+    },
+  };
+
+  return {
+    dispatch: createDispatcher(handlers),
+    events,
+    workspace,
+    jobs,
+    doctor,
+    terminals,
+    appRoot,
+    async dispose() {
+      terminals.dispose();
+      await jobs.dispose();
+    },
+  };
+}
