@@ -115,14 +115,14 @@ export class JobManager {
       try {
         const value = await task(progress, record.controller.signal);
         if (record.controller.signal.aborted) throw new LabError('CANCELLED', `${options.title} was cancelled.`);
-        this.#finish(record, 'succeeded', null);
+        await this.#finish(record, 'succeeded', null);
         return value;
       } catch (error) {
         const data = record.controller.signal.aborted
           ? { code: 'CANCELLED' as const, message: `${options.title} was cancelled.`, hint: null }
           : toErrorData(error);
         progress.log(`\n[kdlab] ${data.code}: ${data.message}${data.hint ? `\n[kdlab] hint: ${data.hint}` : ''}\n`);
-        this.#finish(record, data.code === 'CANCELLED' ? 'cancelled' : 'failed', data);
+        await this.#finish(record, data.code === 'CANCELLED' ? 'cancelled' : 'failed', data);
         throw error instanceof LabError ? error : LabError.fromData(data);
       }
     })();
@@ -200,13 +200,14 @@ export class JobManager {
     return record;
   }
 
-  #finish(record: JobRecord, state: JobInfo['state'], error: JobInfo['error']): void {
+  /** Ends the job; resolves once its log is flushed to disk. */
+  async #finish(record: JobRecord, state: JobInfo['state'], error: JobInfo['error']): Promise<void> {
     const progress: JobProgress =
       state === 'succeeded'
         ? { fraction: 1, message: 'Done', etaSeconds: 0 }
         : { ...record.info.progress, etaSeconds: null, message: error?.message ?? record.info.progress.message };
     record.info = { ...record.info, state, error, progress, endedAt: new Date().toISOString() };
-    record.log.end();
+    await new Promise<void>((resolve) => record.log.end(resolve));
     this.#emitNow(record);
   }
 
