@@ -31,7 +31,14 @@ if (process.argv.includes('--if-stale') && existsSync(stamp)) {
   if (statSync(stamp).mtimeMs >= sources) process.exit(0);
 }
 
-const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root };
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
 
 await build({
   ...common,
@@ -63,10 +70,14 @@ if (existsSync(join(root, 'electron/preload/preload.ts'))) {
   });
 }
 
-const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const vite = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 if (vite.status !== 0) process.exit(vite.status ?? 1);
 
 mkdirSync(join(root, 'dist'), { recursive: true });

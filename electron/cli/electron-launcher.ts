@@ -9,10 +9,13 @@ export type ElectronAvailability = { ok: true; binary: string } | { ok: false; r
 export function findElectron(appRoot: string, env: NodeJS.ProcessEnv = process.env): ElectronAvailability {
   const explicit = env.KDLAB_ELECTRON;
   if (explicit) {
-    return isExecutable(explicit) ? { ok: true, binary: explicit } : { ok: false, reason: `KDLAB_ELECTRON=${explicit} is not executable` };
+    return isExecutable(explicit)
+      ? { ok: true, binary: explicit }
+      : { ok: false, reason: `KDLAB_ELECTRON=${explicit} is not executable` };
   }
   const pkg = join(appRoot, 'node_modules', 'electron');
-  if (!existsSync(join(pkg, 'package.json'))) return { ok: false, reason: 'the electron package is not installed (run npm ci)' };
+  if (!existsSync(join(pkg, 'package.json')))
+    return { ok: false, reason: 'the electron package is not installed (run npm ci)' };
   const pathFile = join(pkg, 'path.txt');
   const relative = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : 'electron';
   const distDir = env.ELECTRON_OVERRIDE_DIST_PATH ?? join(pkg, 'dist');

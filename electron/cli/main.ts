@@ -30,12 +30,16 @@ const statusMark: Record<string, string> = { ok: 'ok', warn: 'WARN', missing: 'M
 export function formatDoctorReport(report: DoctorReport): string {
   const lines: string[] = [];
   const h = report.host;
-  lines.push(`Host: ${h.hostname} · ${h.distro} · kernel ${h.kernel} · ${h.arch} · ${h.cpus} CPUs · ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB · ${h.isRoot ? 'root' : `user ${h.user}`}`);
+  lines.push(
+    `Host: ${h.hostname} · ${h.distro} · kernel ${h.kernel} · ${h.arch} · ${h.cpus} CPUs · ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB · ${h.isRoot ? 'root' : `user ${h.user}`}`,
+  );
   lines.push('');
   const width = Math.max(...report.checks.map((c) => c.title.length));
   for (const check of report.checks) {
     const version = check.version ? ` ${check.version}` : '';
-    lines.push(`${statusMark[check.status]?.padEnd(8) ?? ''}${check.title.padEnd(width)} ${version ? `${version.trim()} — ` : ''}${check.detail}`);
+    lines.push(
+      `${statusMark[check.status]?.padEnd(8) ?? ''}${check.title.padEnd(width)} ${version ? `${version.trim()} — ` : ''}${check.detail}`,
+    );
     if (check.fix && check.status !== 'ok') lines.push(`${' '.repeat(8 + width + 1)}fix: ${check.fix}`);
   }
   const s = report.summary;
@@ -44,7 +48,11 @@ export function formatDoctorReport(report: DoctorReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function withBackend<T>(ctx: Required<CliContext>, mode: 'web' | 'electron', fn: (backend: LabBackend) => Promise<T>): Promise<T> {
+async function withBackend<T>(
+  ctx: Required<CliContext>,
+  mode: 'web' | 'electron',
+  fn: (backend: LabBackend) => Promise<T>,
+): Promise<T> {
   const backend = await createLabBackend({
     mode,
     version: readAppVersion(ctx.appRoot),
@@ -99,7 +107,9 @@ async function serve(
     await backend.dispose();
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
-      ctx.stderr.write(`kdlab serve: port ${port} on ${host} is already in use. Pick another with --port, or omit it for a free one.\n`);
+      ctx.stderr.write(
+        `kdlab serve: port ${port} on ${host} is already in use. Pick another with --port, or omit it for a free one.\n`,
+      );
       return 1;
     }
     ctx.stderr.write(`kdlab serve: ${e.message}\n`);
@@ -139,17 +149,23 @@ const commands: Record<string, Command> = {
   },
   start: {
     summary: 'Open the desktop app (Electron), or the web mode where Electron cannot run',
-    usage: 'kdlab start [--port N]\n\n  Electron when its binary is installed and a display is available; otherwise the web mode.',
+    usage:
+      'kdlab start [--port N]\n\n  Electron when its binary is installed and a display is available; otherwise the web mode.',
     options: serveOptions,
     async run(values, ctx) {
       const electron = findElectron(ctx.appRoot, ctx.env);
       if (electron.ok && hasDisplay(ctx.env)) return launchElectron(electron.binary, ctx.appRoot);
       const reason = electron.ok ? 'there is no display (DISPLAY/WAYLAND_DISPLAY unset)' : electron.reason;
-      return serve(values, ctx, `kdlab: Electron cannot start here — ${reason}; starting the web mode instead.`);
+      return serve(
+        values,
+        ctx,
+        `kdlab: Electron cannot start here — ${reason}; starting the web mode instead.`,
+      );
     },
   },
   doctor: {
-    summary: 'Check this host: QEMU, KVM (real boot probe), gdb, crash, kdump tools, toolchain, sources, Docker',
+    summary:
+      'Check this host: QEMU, KVM (real boot probe), gdb, crash, kdump tools, toolchain, sources, Docker',
     usage:
       'kdlab doctor [--json] [--no-kvm-probe]\n\n  Runs every check for real and prints the fix command for each missing piece.\n  Exit status: 0 when nothing is missing or broken, 1 otherwise.',
     options: { json: { type: 'boolean' }, 'no-kvm-probe': { type: 'boolean' } },
@@ -157,8 +173,10 @@ const commands: Record<string, Command> = {
       return withBackend(ctx, 'web', async (backend) => {
         const detach = values.json ? () => undefined : showJobs(backend, ctx.stderr);
         try {
-          const report = await backend.jobs.withProgress({ title: 'Checking the host', kind: 'doctor' }, (progress, signal) =>
-            backend.doctor.run({ kvmProbe: values['no-kvm-probe'] !== true, signal }, progress),
+          const report = await backend.jobs.withProgress(
+            { title: 'Checking the host', kind: 'doctor' },
+            (progress, signal) =>
+              backend.doctor.run({ kvmProbe: values['no-kvm-probe'] !== true, signal }, progress),
           );
           ctx.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
           return report.summary.missing + report.summary.error > 0 ? 1 : 0;
@@ -213,7 +231,7 @@ export async function main(argv: string[], context: CliContext): Promise<number>
       strict: true,
       allowPositionals: false,
     });
-    values = parsed.values as Record<string, string | boolean | undefined>;
+    values = parsed.values;
   } catch (error) {
     ctx.stderr.write(`kdlab ${name}: ${(error as Error).message}\n\nUsage: ${command.usage}\n`);
     return 2;

@@ -21,7 +21,9 @@ export function progressBar(fraction: number | null, width = 24): string {
 
 export function formatJobLine(job: JobInfo): string {
   const eta = formatEta(job.progress.etaSeconds);
-  return [job.title, progressBar(job.progress.fraction), job.progress.message, eta].filter(Boolean).join('  ');
+  return [job.title, progressBar(job.progress.fraction), job.progress.message, eta]
+    .filter(Boolean)
+    .join('  ');
 }
 
 export class ProgressRenderer {

@@ -3,7 +3,8 @@ import type { LabErrorData } from './errors';
 
 export type CheckStatus = 'ok' | 'warn' | 'missing' | 'error';
 
-export type CheckCategory = 'emulator' | 'debugger' | 'kdump' | 'image' | 'toolchain' | 'sources' | 'docker' | 'host';
+export type CheckCategory =
+  'emulator' | 'debugger' | 'kdump' | 'image' | 'toolchain' | 'sources' | 'docker' | 'host';
 
 export interface DoctorCheck {
   id: string;

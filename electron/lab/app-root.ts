@@ -21,7 +21,10 @@ export function findAppRoot(start: string = process.argv[1] ?? process.cwd()): s
 
 export function readAppVersion(appRoot: string): string {
   try {
-    return (JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+    return (
+      (JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { version?: string }).version ??
+      '0.0.0'
+    );
   } catch {
     return '0.0.0';
   }

@@ -59,7 +59,10 @@ export class JobManager {
   }
 
   /** Runs `task` as a job and waits for it; success or failure is recorded, failures re-thrown. */
-  async withProgress<T>(options: JobOptions, task: (progress: Progress, signal: AbortSignal) => Promise<T>): Promise<T> {
+  async withProgress<T>(
+    options: JobOptions,
+    task: (progress: Progress, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     return this.start(options, task).result;
   }
 
@@ -114,14 +117,17 @@ export class JobManager {
     const result = (async () => {
       try {
         const value = await task(progress, record.controller.signal);
-        if (record.controller.signal.aborted) throw new LabError('CANCELLED', `${options.title} was cancelled.`);
+        if (record.controller.signal.aborted)
+          throw new LabError('CANCELLED', `${options.title} was cancelled.`);
         await this.#finish(record, 'succeeded', null);
         return value;
       } catch (error) {
         const data = record.controller.signal.aborted
           ? { code: 'CANCELLED' as const, message: `${options.title} was cancelled.`, hint: null }
           : toErrorData(error);
-        progress.log(`\n[kdlab] ${data.code}: ${data.message}${data.hint ? `\n[kdlab] hint: ${data.hint}` : ''}\n`);
+        progress.log(
+          `\n[kdlab] ${data.code}: ${data.message}${data.hint ? `\n[kdlab] hint: ${data.hint}` : ''}\n`,
+        );
         await this.#finish(record, data.code === 'CANCELLED' ? 'cancelled' : 'failed', data);
         throw error instanceof LabError ? error : LabError.fromData(data);
       }
@@ -205,7 +211,11 @@ export class JobManager {
     const progress: JobProgress =
       state === 'succeeded'
         ? { fraction: 1, message: 'Done', etaSeconds: 0 }
-        : { ...record.info.progress, etaSeconds: null, message: error?.message ?? record.info.progress.message };
+        : {
+            ...record.info.progress,
+            etaSeconds: null,
+            message: error?.message ?? record.info.progress.message,
+          };
     record.info = { ...record.info, state, error, progress, endedAt: new Date().toISOString() };
     await new Promise<void>((resolve) => record.log.end(resolve));
     this.#emitNow(record);

@@ -87,7 +87,11 @@ export function runCommand(argv: readonly string[], options: RunOptions = {}): P
   const resolved = findExecutable(command, options.env ?? process.env);
   if (!resolved) {
     return Promise.reject(
-      new LabError('TOOL_MISSING', `${command} is not installed (not found on PATH).`, options.installHint ?? null),
+      new LabError(
+        'TOOL_MISSING',
+        `${command} is not installed (not found on PATH).`,
+        options.installHint ?? null,
+      ),
     );
   }
   const maxCapture = options.maxCaptureBytes ?? 4 * 1024 * 1024;

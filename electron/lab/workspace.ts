@@ -129,7 +129,8 @@ export class CacheStore {
       const outputs: CacheOutput[] = [];
       for (const path of files) {
         const full = join(staging, path);
-        if (!isInside(staging, full)) throw new LabError('INTERNAL', `Cache output ${path} escapes its entry.`);
+        if (!isInside(staging, full))
+          throw new LabError('INTERNAL', `Cache output ${path} escapes its entry.`);
         outputs.push({ path, size: (await stat(full)).size, sha256: await sha256File(full) });
       }
       const manifest: CacheManifest = {
@@ -194,7 +195,13 @@ export class Workspace {
   static async open(root: string = defaultWorkspaceRoot()): Promise<Workspace> {
     const workspace = new Workspace(resolve(root));
     try {
-      for (const dir of [workspace.jobsDir, workspace.cacheDir, workspace.tmpDir, workspace.vmcoresDir, workspace.stateDir]) {
+      for (const dir of [
+        workspace.jobsDir,
+        workspace.cacheDir,
+        workspace.tmpDir,
+        workspace.vmcoresDir,
+        workspace.stateDir,
+      ]) {
         await mkdir(dir, { recursive: true });
       }
     } catch (error) {

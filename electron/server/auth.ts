@@ -31,8 +31,7 @@ export interface AccessPolicy {
 }
 
 export type AccessDecision =
-  | { ok: true; via: 'cookie' | 'query' }
-  | { ok: false; status: 401 | 403; reason: string };
+  { ok: true; via: 'cookie' | 'query' } | { ok: false; status: 401 | 403; reason: string };
 
 export function requestUrl(req: IncomingMessage): URL {
   return new URL(req.url ?? '/', 'http://kdlab.invalid');
@@ -49,12 +48,15 @@ export function checkHost(req: IncomingMessage, policy: AccessPolicy): AccessDec
 export function checkToken(req: IncomingMessage, policy: AccessPolicy): AccessDecision {
   const hostFailure = checkHost(req, policy);
   if (hostFailure) return hostFailure;
-  if (tokensEqual(policy.token, readCookie(req.headers.cookie, tokenCookieName))) return { ok: true, via: 'cookie' };
-  if (tokensEqual(policy.token, requestUrl(req).searchParams.get(tokenQueryName))) return { ok: true, via: 'query' };
+  if (tokensEqual(policy.token, readCookie(req.headers.cookie, tokenCookieName)))
+    return { ok: true, via: 'cookie' };
+  if (tokensEqual(policy.token, requestUrl(req).searchParams.get(tokenQueryName)))
+    return { ok: true, via: 'query' };
   return {
     ok: false,
     status: 401,
-    reason: 'This kdlab server needs its access token: open the URL that `kdlab serve` printed (it ends in ?token=…).',
+    reason:
+      'This kdlab server needs its access token: open the URL that `kdlab serve` printed (it ends in ?token=…).',
   };
 }
 
@@ -69,7 +71,10 @@ export function checkOrigin(req: IncomingMessage): AccessDecision | null {
   } catch {
     return { ok: false, status: 403, reason: `Malformed Origin ${JSON.stringify(origin)}.` };
   }
-  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.host.toLowerCase() !== host.toLowerCase()) {
+  if (
+    (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ||
+    parsed.host.toLowerCase() !== host.toLowerCase()
+  ) {
     return { ok: false, status: 403, reason: `Origin ${origin} may not use this kdlab server.` };
   }
   return null;

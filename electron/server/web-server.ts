@@ -66,7 +66,11 @@ const securityHeaders = {
 };
 
 function refuse(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { ...securityHeaders, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    ...securityHeaders,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+  });
   res.end(`kdlab: ${message}\n`);
 }
 
@@ -103,7 +107,9 @@ export async function resolveStatic(rendererDir: string, pathname: string): Prom
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
   const host = options.host ?? '127.0.0.1';
   if (!isLoopback(host) && !options.allowRemote) {
-    throw new Error(`Refusing to bind ${host}: it is not a loopback address. Pass --allow-remote to expose kdlab on the network.`);
+    throw new Error(
+      `Refusing to bind ${host}: it is not a loopback address. Pass --allow-remote to expose kdlab on the network.`,
+    );
   }
   const token = options.token ?? generateToken();
   const policy: AccessPolicy = { token, allowedHosts: new Set() };
@@ -139,7 +145,8 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
         () => true,
         () => false,
       );
-      if (!built) refuse(res, 503, `the UI is not built (no ${options.rendererDir}/index.html): run npm run build`);
+      if (!built)
+        refuse(res, 503, `the UI is not built (no ${options.rendererDir}/index.html): run npm run build`);
       else refuse(res, 404, `${url.pathname} not found.`);
       return;
     }
@@ -153,7 +160,9 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       res.end();
       return;
     }
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 
   const server = createServer((req, res) => {
@@ -166,7 +175,8 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = requestUrl(req);
-    const failure = url.pathname !== wsPath ? ({ ok: false, status: 403, reason: 'Unknown path.' } as const) : null;
+    const failure =
+      url.pathname !== wsPath ? ({ ok: false, status: 403, reason: 'Unknown path.' } as const) : null;
     const decision = failure ?? checkOrigin(req) ?? checkToken(req, policy);
     if (!decision.ok) {
       refuseUpgrade(socket, decision);
@@ -192,9 +202,16 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     const handleMessage = async (raw: RawData): Promise<void> => {
       let frame: unknown;
       try {
-        frame = JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.concat(raw as Buffer[]).toString('utf8'));
+        frame = JSON.parse(
+          Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.concat(raw as Buffer[]).toString('utf8'),
+        );
       } catch {
-        send({ type: 'response', id: -1, ok: false, error: { code: 'BAD_REQUEST', message: 'The message is not JSON.', hint: null } });
+        send({
+          type: 'response',
+          id: -1,
+          ok: false,
+          error: { code: 'BAD_REQUEST', message: 'The message is not JSON.', hint: null },
+        });
         return;
       }
       const f = frame as { type?: unknown; id?: unknown; method?: unknown; args?: unknown };
@@ -204,7 +221,11 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
           type: 'response',
           id,
           ok: false,
-          error: { code: 'BAD_REQUEST', message: 'Expected {type:"request", id:<integer>, method, args}.', hint: null },
+          error: {
+            code: 'BAD_REQUEST',
+            message: 'Expected {type:"request", id:<integer>, method, args}.',
+            hint: null,
+          },
         });
         return;
       }
@@ -229,7 +250,12 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   if (isLoopback(host)) {
-    policy.allowedHosts = new Set([`${urlHost}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
+    policy.allowedHosts = new Set([
+      `${urlHost}:${port}`,
+      `localhost:${port}`,
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+    ]);
   } else {
     policy.allowedHosts = null;
   }

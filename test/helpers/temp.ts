@@ -21,7 +21,8 @@ export function waitFor(predicate: () => boolean, timeoutMs = 10_000, intervalMs
   return new Promise((resolve, reject) => {
     const tick = () => {
       if (predicate()) resolve();
-      else if (Date.now() - started > timeoutMs) reject(new Error(`condition not met within ${timeoutMs} ms`));
+      else if (Date.now() - started > timeoutMs)
+        reject(new Error(`condition not met within ${timeoutMs} ms`));
       else setTimeout(tick, intervalMs);
     };
     tick();

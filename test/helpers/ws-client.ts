@@ -1,12 +1,11 @@
 // A minimal LabTransport over a Node WebSocket, for tests that talk to a real `kdlab serve`.
 import WebSocket from 'ws';
-import type { ApiMethod } from '../../electron/common/api';
 import type { Result } from '../../electron/common/errors';
 import type { LabEventName, LabEvents } from '../../electron/common/events';
 import type { WsServerFrame } from '../../electron/common/ws-protocol';
 
 export interface TestClient {
-  invoke(method: ApiMethod | string, args: unknown): Promise<Result<unknown>>;
+  invoke(method: string, args: unknown): Promise<Result<unknown>>;
   sendRaw(text: string): Promise<WsServerFrame>;
   events: { event: LabEventName; payload: LabEvents[LabEventName] }[];
   close(): void;
@@ -44,7 +43,7 @@ export async function connect(url: string, headers: Record<string, string> = {})
         pending.set(id, (frame) => {
           if (frame.type === 'response') {
             const { type: _t, id: _i, ...result } = frame;
-            resolve(result as Result<unknown>);
+            resolve(result);
           }
         });
       });

@@ -9,7 +9,9 @@ function handlers(overrides: Partial<ApiHandlers>): ApiHandlers {
   const notUsed = () => {
     throw new Error('not used in this test');
   };
-  return new Proxy(overrides, { get: (target, key) => target[key as keyof ApiHandlers] ?? notUsed }) as ApiHandlers;
+  return new Proxy(overrides, {
+    get: (target, key) => target[key as keyof ApiHandlers] ?? notUsed,
+  }) as ApiHandlers;
 }
 
 describe('dispatcher', () => {
@@ -21,8 +23,14 @@ describe('dispatcher', () => {
 
   it('refuses inherited property names as methods', async () => {
     const dispatch = createDispatcher(handlers({}));
-    expect(await dispatch('constructor', {}, client)).toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
-    expect(await dispatch('__proto__', {}, client)).toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
+    expect(await dispatch('constructor', {}, client)).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_METHOD' },
+    });
+    expect(await dispatch('__proto__', {}, client)).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_METHOD' },
+    });
   });
 
   it.each([
@@ -31,7 +39,9 @@ describe('dispatcher', () => {
     ['an extra field', { id: 'x', rm: '-rf /' }],
     ['not an object', 'x'],
   ])('refuses %s with BAD_REQUEST naming the field', async (_name, args) => {
-    const dispatch = createDispatcher(handlers({ 'jobs.cancel': () => Promise.reject(new Error('must not run')) }));
+    const dispatch = createDispatcher(
+      handlers({ 'jobs.cancel': () => Promise.reject(new Error('must not run')) }),
+    );
     const result = await dispatch('jobs.cancel', args, client);
     expect(result.ok).toBe(false);
     if (!result.ok) {

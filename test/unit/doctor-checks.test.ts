@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkDefinitions, describeKvm, extractVersion, formatBytes, isPortFree, parseSourceName } from '../../electron/lab/doctor/checks';
+import {
+  checkDefinitions,
+  describeKvm,
+  extractVersion,
+  formatBytes,
+  isPortFree,
+  parseSourceName,
+} from '../../electron/lab/doctor/checks';
 import { classifyLinuxProbe, kvmProbeArgv } from '../../electron/lab/doctor/kvm-probe';
 import { createServer } from 'node:net';
 
@@ -58,8 +65,25 @@ describe('doctor version parsing', () => {
   it('has a check for every piece the issue lists', () => {
     expect(checkDefinitions.map((c) => c.id)).toEqual(
       expect.arrayContaining([
-        'qemu', 'kvm', 'gdb', 'gdb-port', 'crash', 'makedumpfile', 'kexec', 'busybox', 'gcc', 'make', 'flex', 'bison', 'bc',
-        'libelf', 'openssl', 'pahole', 'kernel-sources', 'docker', 'disk',
+        'qemu',
+        'kvm',
+        'gdb',
+        'gdb-port',
+        'crash',
+        'makedumpfile',
+        'kexec',
+        'busybox',
+        'gcc',
+        'make',
+        'flex',
+        'bison',
+        'bc',
+        'libelf',
+        'openssl',
+        'pahole',
+        'kernel-sources',
+        'docker',
+        'disk',
       ]),
     );
   });
@@ -79,15 +103,36 @@ describe('kernel sources', () => {
 
 describe('KVM probe', () => {
   it('boots a Linux kernel on the serial console and never reboots', () => {
-    expect(kvmProbeArgv('/usr/bin/qemu-system-x86_64', { kernel: '/boot/vmlinuz-6.1', linux: true })).toEqual([
-      '/usr/bin/qemu-system-x86_64', '-accel', 'kvm', '-m', '256', '-nodefaults', '-display', 'none', '-serial', 'stdio',
-      '-no-reboot', '-kernel', '/boot/vmlinuz-6.1', '-append', 'console=ttyS0 panic=-1 loglevel=4',
-    ]);
-    expect(kvmProbeArgv('qemu', { kernel: 'probe.elf', linux: false })).toContain('isa-debug-exit,iobase=0x501,iosize=1');
+    expect(kvmProbeArgv('/usr/bin/qemu-system-x86_64', { kernel: '/boot/vmlinuz-6.1', linux: true })).toEqual(
+      [
+        '/usr/bin/qemu-system-x86_64',
+        '-accel',
+        'kvm',
+        '-m',
+        '256',
+        '-nodefaults',
+        '-display',
+        'none',
+        '-serial',
+        'stdio',
+        '-no-reboot',
+        '-kernel',
+        '/boot/vmlinuz-6.1',
+        '-append',
+        'console=ttyS0 panic=-1 loglevel=4',
+      ],
+    );
+    expect(kvmProbeArgv('qemu', { kernel: 'probe.elf', linux: false })).toContain(
+      'isa-debug-exit,iobase=0x501,iosize=1',
+    );
   });
 
   it.each([
-    ['[0.000000] Linux version 6.1.0-56-amd64 (gcc)\n[1.8] Kernel panic - not syncing: VFS: Unable to mount root fs', false, 'works'],
+    [
+      '[0.000000] Linux version 6.1.0-56-amd64 (gcc)\n[1.8] Kernel panic - not syncing: VFS: Unable to mount root fs',
+      false,
+      'works',
+    ],
     ['', true, 'hangs'],
     ['[0.0] Linux version 6.1.0 (gcc)\n', true, 'hangs'],
     ['', false, 'fails'],

@@ -21,7 +21,12 @@ describe('JobManager', () => {
     await withTempDir(async (dir) => {
       const updates: JobInfo[] = [];
       const logs: string[] = [];
-      const jobs = new JobManager({ logDir: dir, onUpdate: (j) => updates.push(j), onLog: (_id, t) => logs.push(t), updateIntervalMs: 0 });
+      const jobs = new JobManager({
+        logDir: dir,
+        onUpdate: (j) => updates.push(j),
+        onLog: (_id, t) => logs.push(t),
+        updateIntervalMs: 0,
+      });
       const value = await jobs.withProgress({ title: 'Build', kind: 'kernel-build' }, async (progress) => {
         progress.report({ fraction: 0.5, message: 'CC init/main.o', etaSeconds: 30 });
         progress.log('line 1\n');
@@ -35,7 +40,11 @@ describe('JobManager', () => {
       expect(updates.map((u) => u.state)).toContain('running');
       expect(updates.some((u) => u.progress.fraction === 0.5 && u.progress.etaSeconds === 30)).toBe(true);
       // Fractions are clamped into 0..1.
-      expect(updates.every((u) => u.progress.fraction === null || (u.progress.fraction >= 0 && u.progress.fraction <= 1))).toBe(true);
+      expect(
+        updates.every(
+          (u) => u.progress.fraction === null || (u.progress.fraction >= 0 && u.progress.fraction <= 1),
+        ),
+      ).toBe(true);
       expect(logs).toEqual(['line 1\n']);
       await waitFor(() => updates.at(-1)?.state === 'succeeded');
       expect(await readFile(join(dir, `${job?.id}.log`), 'utf8')).toBe('line 1\n');
@@ -46,11 +55,17 @@ describe('JobManager', () => {
     await withTempDir(async (dir) => {
       const jobs = new JobManager({ logDir: dir });
       await expect(
-        jobs.withProgress({ title: 'Boot', kind: 'boot' }, () => runCommand(['kdlab-no-such-tool'], { installHint: 'apt-get install -y x' })),
+        jobs.withProgress({ title: 'Boot', kind: 'boot' }, () =>
+          runCommand(['kdlab-no-such-tool'], { installHint: 'apt-get install -y x' }),
+        ),
       ).rejects.toMatchObject({ code: 'TOOL_MISSING' });
       const [job] = jobs.list();
       expect(job?.state).toBe('failed');
-      expect(job?.error).toEqual({ code: 'TOOL_MISSING', message: 'kdlab-no-such-tool is not installed (not found on PATH).', hint: 'apt-get install -y x' });
+      expect(job?.error).toEqual({
+        code: 'TOOL_MISSING',
+        message: 'kdlab-no-such-tool is not installed (not found on PATH).',
+        hint: 'apt-get install -y x',
+      });
       const log = await jobs.readLog(job!.id, 0);
       expect(log.text).toContain('TOOL_MISSING');
       expect(log.text).toContain('hint: apt-get install -y x');
@@ -128,7 +143,9 @@ describe('runCommand', () => {
   });
 
   it('names a missing tool and how to install it', async () => {
-    await expect(runCommand(['qemu-system-nonexistent'], { installHint: 'apt-get install -y qemu-system-x86' })).rejects.toMatchObject({
+    await expect(
+      runCommand(['qemu-system-nonexistent'], { installHint: 'apt-get install -y qemu-system-x86' }),
+    ).rejects.toMatchObject({
       code: 'TOOL_MISSING',
       message: 'qemu-system-nonexistent is not installed (not found on PATH).',
       hint: 'apt-get install -y qemu-system-x86',

@@ -19,8 +19,22 @@ describe('KVM probe guest', () => {
     // isa-debug-exit turns the guest's write of 0x31 into QEMU's exit status (0x31 << 1) | 1 = 99.
     const run = spawnSync(
       'qemu-system-x86_64',
-      ['-accel', 'tcg', '-m', '32', '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
-        '-kernel', join(dir, 'probe.elf'), '-device', 'isa-debug-exit,iobase=0x501,iosize=1'],
+      [
+        '-accel',
+        'tcg',
+        '-m',
+        '32',
+        '-nodefaults',
+        '-display',
+        'none',
+        '-serial',
+        'stdio',
+        '-no-reboot',
+        '-kernel',
+        join(dir, 'probe.elf'),
+        '-device',
+        'isa-debug-exit,iobase=0x501,iosize=1',
+      ],
       { timeout: 20_000, encoding: 'utf8' },
     );
     expect(run.stdout).toContain('KDLAB-KVM-PROBE-OK');

@@ -31,7 +31,11 @@ describe('OutputPump', () => {
 
   it('flushes at once when a batch reaches its size limit', () => {
     const out: string[] = [];
-    const pump = new OutputPump(fakeSource(), { emit: (d) => out.push(d), batchIntervalMs: 10_000, batchMaxChars: 10 });
+    const pump = new OutputPump(fakeSource(), {
+      emit: (d) => out.push(d),
+      batchIntervalMs: 10_000,
+      batchMaxChars: 10,
+    });
     pump.push('0123456789abc');
     expect(out).toEqual(['0123456789abc']);
     pump.dispose();

@@ -16,19 +16,33 @@ interface HttpReply {
   body: string;
 }
 
-function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<HttpReply> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
     });
     req.on('error', reject);
     req.end();
   });
 }
 
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function upgradeStatus(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     ws.once('open', () => {
@@ -56,7 +70,12 @@ beforeAll(async () => {
   await writeFile(join(rendererDir, 'index.html'), '<!doctype html><title>kdlab</title>');
   await writeFile(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
   await writeFile(join(dir, 'secret.txt'), 'do not serve');
-  backend = await createLabBackend({ mode: 'web', version: 'test', workspaceRoot: join(dir, 'ws'), appRoot: dir });
+  backend = await createLabBackend({
+    mode: 'web',
+    version: 'test',
+    workspaceRoot: join(dir, 'ws'),
+    appRoot: dir,
+  });
   server = await startWebServer({ backend, rendererDir });
   ({ port, token } = server);
 });
@@ -107,18 +126,23 @@ describe('web mode HTTP', () => {
     expect(reply.status).toBe(403);
   });
 
-  it.each(['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/%00'])('does not serve %s', async (path) => {
-    const reply = await get(port, path, { Cookie: `kdlab_token=${token}` });
-    expect(reply.status).toBe(404);
-    expect(reply.body).not.toContain('do not serve');
-  });
+  it.each(['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/%00'])(
+    'does not serve %s',
+    async (path) => {
+      const reply = await get(port, path, { Cookie: `kdlab_token=${token}` });
+      expect(reply.status).toBe(404);
+      expect(reply.body).not.toContain('do not serve');
+    },
+  );
 
   it('allows only GET and HEAD', async () => {
     expect((await get(port, '/', { Cookie: `kdlab_token=${token}` }, 'POST')).status).toBe(405);
   });
 
   it('refuses to bind a non-loopback address without the explicit flag', async () => {
-    await expect(startWebServer({ backend, rendererDir: '/nonexistent', host: '0.0.0.0' })).rejects.toThrow(/--allow-remote/);
+    await expect(startWebServer({ backend, rendererDir: '/nonexistent', host: '0.0.0.0' })).rejects.toThrow(
+      /--allow-remote/,
+    );
   });
 });
 
@@ -131,13 +155,19 @@ describe('web mode WebSocket', () => {
   });
 
   it('refuses a foreign Origin even with the token', async () => {
-    const reply = await upgradeStatus(wsUrl(), { Origin: 'https://evil.example', Cookie: `kdlab_token=${token}` });
+    const reply = await upgradeStatus(wsUrl(), {
+      Origin: 'https://evil.example',
+      Cookie: `kdlab_token=${token}`,
+    });
     expect(reply.status).toBe(403);
     expect(reply.body).toMatch(/Origin https:\/\/evil\.example may not use this kdlab server/);
   });
 
   it('accepts the page origin with the cookie and answers API calls', async () => {
-    const client = await connect(wsUrl(), { Origin: `http://127.0.0.1:${port}`, Cookie: `kdlab_token=${token}` });
+    const client = await connect(wsUrl(), {
+      Origin: `http://127.0.0.1:${port}`,
+      Cookie: `kdlab_token=${token}`,
+    });
     const info = await client.invoke('app.info', {});
     expect(info).toMatchObject({ ok: true, result: { name: 'kdlab', mode: 'web', version: 'test' } });
     client.close();
@@ -149,15 +179,27 @@ describe('web mode WebSocket', () => {
       ok: false,
       error: { code: 'BAD_REQUEST', message: expect.stringContaining('cols') },
     });
-    expect(await client.invoke('fs.read', {})).toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
-    expect(await client.sendRaw('not json')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: 'The message is not JSON.' } });
-    expect(await client.sendRaw('{"type":"request","method":"app.info"}')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await client.invoke('fs.read', {})).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_METHOD' },
+    });
+    expect(await client.sendRaw('not json')).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: 'The message is not JSON.' },
+    });
+    expect(await client.sendRaw('{"type":"request","method":"app.info"}')).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST' },
+    });
     client.close();
   });
 
   it('refuses non-https external links', async () => {
     const client = await connect(`${wsUrl()}?token=${token}`);
-    expect(await client.invoke('shell.openExternal', { url: 'file:///etc/passwd' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await client.invoke('shell.openExternal', { url: 'file:///etc/passwd' })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
     expect(await client.invoke('shell.openExternal', { url: 'https://www.kernel.org/' })).toEqual({
       ok: true,
       result: { opened: false, url: 'https://www.kernel.org/' },

@@ -1,7 +1,14 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CacheStore, Workspace, cacheKey, defaultWorkspaceRoot, isInside, writeFileAtomic } from '../../electron/lab/workspace';
+import {
+  CacheStore,
+  Workspace,
+  cacheKey,
+  defaultWorkspaceRoot,
+  isInside,
+  writeFileAtomic,
+} from '../../electron/lab/workspace';
 import { withTempDir } from '../helpers/temp';
 
 describe('workspace', () => {
@@ -24,7 +31,10 @@ describe('workspace', () => {
   it('says how to fix an unwritable workspace', async () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'file'), 'x');
-      await expect(Workspace.open(join(dir, 'file', 'ws'))).rejects.toMatchObject({ code: 'IO', hint: expect.stringContaining('KDLAB_HOME') });
+      await expect(Workspace.open(join(dir, 'file', 'ws'))).rejects.toMatchObject({
+        code: 'IO',
+        hint: expect.stringContaining('KDLAB_HOME'),
+      });
     });
   });
 

@@ -38,7 +38,12 @@ const install = (ctx: CheckContext, ...pieces: HostPiece[]) =>
     ctx.isRoot,
   );
 
-function outcome(status: CheckStatus, detail: string, version: string | null = null, fix: string | null = null): Outcome {
+function outcome(
+  status: CheckStatus,
+  detail: string,
+  version: string | null = null,
+  fix: string | null = null,
+): Outcome {
   return { status, detail, version, fix };
 }
 
@@ -68,7 +73,12 @@ function toolCheck(spec: ToolSpec): CheckDefinition {
     async run(ctx) {
       const path = findExecutable(spec.command, ctx.env);
       if (!path) {
-        return outcome('missing', `${spec.command} not found: ${spec.purpose}`, null, install(ctx, spec.piece));
+        return outcome(
+          'missing',
+          `${spec.command} not found: ${spec.purpose}`,
+          null,
+          install(ctx, spec.piece),
+        );
       }
       try {
         const result = await runCommand([path, ...spec.args], {
@@ -78,24 +88,45 @@ function toolCheck(spec: ToolSpec): CheckDefinition {
         });
         const version = extractVersion(`${result.stdout}\n${result.stderr}`, spec.version);
         if (version === null) {
-          return outcome('warn', `${path} ran but printed no version we recognise`, null, install(ctx, spec.piece));
+          return outcome(
+            'warn',
+            `${path} ran but printed no version we recognise`,
+            null,
+            install(ctx, spec.piece),
+          );
         }
         return outcome('ok', path, version);
       } catch (error) {
-        return outcome('error', `${path} failed to run: ${(error as Error).message}`, null, install(ctx, spec.piece));
+        return outcome(
+          'error',
+          `${path} failed to run: ${(error as Error).message}`,
+          null,
+          install(ctx, spec.piece),
+        );
       }
     },
   };
 }
 
-function headerCheck(id: string, title: string, headers: string[], piece: HostPiece, purpose: string): CheckDefinition {
+function headerCheck(
+  id: string,
+  title: string,
+  headers: string[],
+  piece: HostPiece,
+  purpose: string,
+): CheckDefinition {
   return {
     id,
     title,
     category: 'toolchain',
     async run(ctx) {
       for (const header of headers) {
-        if (await access(header, constants.R_OK).then(() => true, () => false)) {
+        if (
+          await access(header, constants.R_OK).then(
+            () => true,
+            () => false,
+          )
+        ) {
           const version = await packageVersion(hostPackages[piece], ctx);
           return outcome('ok', header, version);
         }
@@ -108,7 +139,10 @@ function headerCheck(id: string, title: string, headers: string[], piece: HostPi
 async function packageVersion(pkg: string, ctx: CheckContext): Promise<string | null> {
   if (!findExecutable('dpkg-query', ctx.env)) return null;
   try {
-    const r = await runCommand(['dpkg-query', '-W', '-f=${Version}', pkg], { timeoutMs: 5_000, env: ctx.env });
+    const r = await runCommand(['dpkg-query', '-W', '-f=${Version}', pkg], {
+      timeoutMs: 5_000,
+      env: ctx.env,
+    });
     return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : null;
   } catch {
     return null;
@@ -120,9 +154,16 @@ const busyboxCheck: CheckDefinition = {
   title: 'BusyBox (static)',
   category: 'image',
   async run(ctx) {
-    const path = ['/bin/busybox', '/usr/bin/busybox'].find((p) => findExecutable(p, ctx.env)) ?? findExecutable('busybox', ctx.env);
+    const path =
+      ['/bin/busybox', '/usr/bin/busybox'].find((p) => findExecutable(p, ctx.env)) ??
+      findExecutable('busybox', ctx.env);
     if (!path) {
-      return outcome('missing', 'busybox not found: the initramfs userland (sh, mount, poweroff…)', null, install(ctx, 'busybox'));
+      return outcome(
+        'missing',
+        'busybox not found: the initramfs userland (sh, mount, poweroff…)',
+        null,
+        install(ctx, 'busybox'),
+      );
     }
     const head = await readHead(path, 64 * 1024);
     const elf = head ? parseElf(head) : null;
@@ -162,14 +203,27 @@ export function describeKvm(result: KvmProbeResult, isRoot: boolean): Outcome {
     case 'works':
       return outcome('ok', `KVM works: ${result.detail}${probe}`);
     case 'unavailable':
-      return outcome('warn', `KVM unavailable, guests run under TCG (slower): ${result.detail}`, null, `${isRoot ? '' : 'sudo '}modprobe kvm_intel || ${isRoot ? '' : 'sudo '}modprobe kvm_amd`);
+      return outcome(
+        'warn',
+        `KVM unavailable, guests run under TCG (slower): ${result.detail}`,
+        null,
+        `${isRoot ? '' : 'sudo '}modprobe kvm_intel || ${isRoot ? '' : 'sudo '}modprobe kvm_amd`,
+      );
     case 'no-permission':
-      return outcome('warn', `KVM not usable, guests run under TCG: ${result.detail}`, null, 'sudo usermod -aG kvm "$USER"  # then log in again');
+      return outcome(
+        'warn',
+        `KVM not usable, guests run under TCG: ${result.detail}`,
+        null,
+        'sudo usermod -aG kvm "$USER"  # then log in again',
+      );
     case 'unconfirmed':
       return outcome('warn', `KVM not confirmed, kdlab uses TCG: ${result.detail}${probe}`);
     case 'hangs':
     case 'fails':
-      return outcome('warn', `/dev/kvm exists but KVM does not work here, kdlab uses TCG: ${result.detail}${probe}`);
+      return outcome(
+        'warn',
+        `/dev/kvm exists but KVM does not work here, kdlab uses TCG: ${result.detail}${probe}`,
+      );
   }
 }
 
@@ -178,7 +232,8 @@ const kvmCheck: CheckDefinition = {
   title: 'KVM acceleration (real boot probe)',
   category: 'emulator',
   async run(ctx) {
-    if (!ctx.kvm.enabled) return outcome('warn', 'KVM probe skipped (--no-kvm-probe); kdlab uses TCG until it is probed');
+    if (!ctx.kvm.enabled)
+      return outcome('warn', 'KVM probe skipped (--no-kvm-probe); kdlab uses TCG until it is probed');
     const result = await probeKvm({
       kernels: ctx.kvm.kernels,
       timeoutMs: ctx.kvm.timeoutMs,
@@ -221,16 +276,28 @@ const dockerCheck: CheckDefinition = {
     const client = findExecutable('docker', ctx.env);
     const daemon = findExecutable('dockerd', ctx.env);
     const ping = await ctx.dockerPing();
-    if (ping.ok) return outcome('ok', `engine answers (${ctx.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'})`, ping.version);
+    if (ping.ok)
+      return outcome(
+        'ok',
+        `engine answers (${ctx.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'})`,
+        ping.version,
+      );
     if (!client && !daemon) {
-      return outcome('missing', `no Docker engine: ${ping.reason} (needed only for the Docker mode)`, null, install(ctx, 'docker'));
+      return outcome(
+        'missing',
+        `no Docker engine: ${ping.reason} (needed only for the Docker mode)`,
+        null,
+        install(ctx, 'docker'),
+      );
     }
     const sudo = ctx.isRoot ? '' : 'sudo ';
     return outcome(
       'warn',
       `Docker is installed but the engine does not answer: ${ping.reason} (needed only for the Docker mode)`,
       null,
-      daemon ? `${sudo}systemctl start docker || (${sudo}dockerd >/var/log/dockerd.log 2>&1 &)` : install(ctx, 'docker'),
+      daemon
+        ? `${sudo}systemctl start docker || (${sudo}dockerd >/var/log/dockerd.log 2>&1 &)`
+        : install(ctx, 'docker'),
     );
   },
 };
@@ -255,10 +322,20 @@ const diskCheck: CheckDefinition = {
         const free = stats.bavail * stats.bsize;
         const detail = `${formatBytes(free)} free at ${ctx.workspaceRoot}`;
         if (free < diskThresholds.errorBytes) {
-          return outcome('error', `${detail}: too little for a kernel build`, null, 'Free space, or set KDLAB_HOME to a larger disk');
+          return outcome(
+            'error',
+            `${detail}: too little for a kernel build`,
+            null,
+            'Free space, or set KDLAB_HOME to a larger disk',
+          );
         }
         if (free < diskThresholds.warnBytes) {
-          return outcome('warn', `${detail}: enough for one small kernel build, little more`, null, 'Set KDLAB_HOME to a larger disk');
+          return outcome(
+            'warn',
+            `${detail}: enough for one small kernel build, little more`,
+            null,
+            'Set KDLAB_HOME to a larger disk',
+          );
         }
         return outcome('ok', detail, null);
       }
@@ -284,7 +361,8 @@ const gdbPortCheck: CheckDefinition = {
   category: 'debugger',
   async run(ctx) {
     const port = ctx.gdbPort;
-    if (await isPortFree(port)) return outcome('ok', `tcp port ${port} is free for QEMU's gdb stub (target remote :${port})`);
+    if (await isPortFree(port))
+      return outcome('ok', `tcp port ${port} is free for QEMU's gdb stub (target remote :${port})`);
     return outcome(
       'warn',
       `tcp port ${port} is in use; kdlab will offer the next free port for the gdb stub`,
@@ -418,8 +496,20 @@ export const checkDefinitions: CheckDefinition[] = [
     piece: 'bc',
     purpose: 'kbuild computes timer constants with it',
   }),
-  headerCheck('libelf', 'libelf headers', ['/usr/include/gelf.h', '/usr/include/libelf.h'], 'libelf', 'objtool needs them'),
-  headerCheck('openssl', 'OpenSSL headers', ['/usr/include/openssl/opensslv.h'], 'openssl', 'module signing and sign-file need them'),
+  headerCheck(
+    'libelf',
+    'libelf headers',
+    ['/usr/include/gelf.h', '/usr/include/libelf.h'],
+    'libelf',
+    'objtool needs them',
+  ),
+  headerCheck(
+    'openssl',
+    'OpenSSL headers',
+    ['/usr/include/openssl/opensslv.h'],
+    'openssl',
+    'module signing and sign-file need them',
+  ),
   toolCheck({
     id: 'pahole',
     title: 'pahole',
@@ -447,5 +537,11 @@ export async function runCheck(definition: CheckDefinition, ctx: CheckContext): 
   } catch (error) {
     result = outcome('error', `the check itself failed: ${(error as Error).message}`);
   }
-  return { id: definition.id, title: definition.title, category: definition.category, ...result, durationMs: Date.now() - started };
+  return {
+    id: definition.id,
+    title: definition.title,
+    category: definition.category,
+    ...result,
+    durationMs: Date.now() - started,
+  };
 }

@@ -129,7 +129,9 @@ export class Doctor {
       definitions.map(async (definition) => {
         const check = await runCheck(definition, ctx);
         finished += 1;
-        progress?.log(`${check.status.padEnd(7)} ${check.title}: ${check.version ? `${check.version} — ` : ''}${check.detail}\n`);
+        progress?.log(
+          `${check.status.padEnd(7)} ${check.title}: ${check.version ? `${check.version} — ` : ''}${check.detail}\n`,
+        );
         if (check.fix && check.status !== 'ok') progress?.log(`        fix: ${check.fix}\n`);
         progress?.report({ fraction: finished / definitions.length, message: `Checked ${check.title}` });
         return check;

@@ -34,15 +34,25 @@ function firstLine(text: string): string {
 }
 
 /** Kernels worth booting for the probe: an explicit one, then the running host kernel's image. */
-export async function defaultProbeKernels(env: NodeJS.ProcessEnv = process.env, release?: string): Promise<string[]> {
+export async function defaultProbeKernels(
+  env: NodeJS.ProcessEnv = process.env,
+  release?: string,
+): Promise<string[]> {
   const candidates: string[] = [];
   if (env.KDLAB_KVM_PROBE_KERNEL) candidates.push(env.KDLAB_KVM_PROBE_KERNEL);
   if (release) candidates.push(`/boot/vmlinuz-${release}`);
   const boot = await readdir('/boot').catch(() => [] as string[]);
-  for (const name of boot.sort().reverse()) if (name.startsWith('vmlinuz-')) candidates.push(join('/boot', name));
+  for (const name of boot.sort().reverse())
+    if (name.startsWith('vmlinuz-')) candidates.push(join('/boot', name));
   const readable: string[] = [];
   for (const candidate of [...new Set(candidates)]) {
-    if (await access(candidate, constants.R_OK).then(() => true, () => false)) readable.push(candidate);
+    if (
+      await access(candidate, constants.R_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      readable.push(candidate);
   }
   return readable;
 }
@@ -69,10 +79,14 @@ export function kvmProbeArgv(qemu: string, target: { kernel: string; linux: bool
   return argv;
 }
 
-export function classifyLinuxProbe(output: string, timedOut: boolean): { verdict: KvmVerdict; detail: string } {
+export function classifyLinuxProbe(
+  output: string,
+  timedOut: boolean,
+): { verdict: KvmVerdict; detail: string } {
   const banner = /Linux version \S+/.exec(output)?.[0] ?? null;
   const reachedEnd = /Kernel panic - not syncing|Run \/init|Freeing unused kernel/.test(output);
-  if (banner && reachedEnd) return { verdict: 'works', detail: `booted ${banner.replace('Linux version ', '')} under KVM` };
+  if (banner && reachedEnd)
+    return { verdict: 'works', detail: `booted ${banner.replace('Linux version ', '')} under KVM` };
   if (timedOut) {
     return {
       verdict: 'hangs',
@@ -81,7 +95,10 @@ export function classifyLinuxProbe(output: string, timedOut: boolean): { verdict
         : 'the guest printed nothing before the timeout (it hangs under KVM)',
     };
   }
-  return { verdict: 'fails', detail: banner ? 'the kernel stopped early under KVM' : 'QEMU exited without booting the kernel' };
+  return {
+    verdict: 'fails',
+    detail: banner ? 'the kernel stopped early under KVM' : 'QEMU exited without booting the kernel',
+  };
 }
 
 export async function probeKvm(options: KvmProbeOptions = {}): Promise<KvmProbeResult> {
@@ -93,10 +110,24 @@ export async function probeKvm(options: KvmProbeOptions = {}): Promise<KvmProbeR
     durationMs: Date.now() - started,
   });
   const device = options.kvmDevice ?? '/dev/kvm';
-  if (!(await access(device, constants.F_OK).then(() => true, () => false))) {
-    return done('unavailable', null, `${device} does not exist (no hardware virtualization, or the kvm module is not loaded)`);
+  if (
+    !(await access(device, constants.F_OK).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    return done(
+      'unavailable',
+      null,
+      `${device} does not exist (no hardware virtualization, or the kvm module is not loaded)`,
+    );
   }
-  if (!(await access(device, constants.R_OK | constants.W_OK).then(() => true, () => false))) {
+  if (
+    !(await access(device, constants.R_OK | constants.W_OK).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     return done('no-permission', null, `${device} exists but this user cannot open it`);
   }
   const qemu = options.qemu ?? findExecutable('qemu-system-x86_64');
@@ -126,6 +157,8 @@ export async function probeKvm(options: KvmProbeOptions = {}): Promise<KvmProbeR
   return done(
     run.timedOut ? 'hangs' : 'fails',
     options.probeGuest,
-    run.timedOut ? 'the probe guest hangs under KVM' : `the probe guest failed under KVM: ${firstLine(run.stderr)}`,
+    run.timedOut
+      ? 'the probe guest hangs under KVM'
+      : `the probe guest failed under KVM: ${firstLine(run.stderr)}`,
   );
 }

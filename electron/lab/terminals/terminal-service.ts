@@ -21,7 +21,11 @@ interface OpenTerminal {
   subscriptions: Disposable[];
 }
 
-export type SourceFactory = (kind: TerminalKind, cols: number, rows: number) => { source: TerminalSource; title: string };
+export type SourceFactory = (
+  kind: TerminalKind,
+  cols: number,
+  rows: number,
+) => { source: TerminalSource; title: string };
 
 export function hostShellFactory(env: NodeJS.ProcessEnv = process.env): SourceFactory {
   return (_kind, cols, rows) => {
@@ -55,7 +59,14 @@ export class TerminalService {
   }
 
   /** Puts any TerminalSource behind the same pump, events and API. */
-  attach(ownerId: string, kind: TerminalKind, title: string, source: TerminalSource, cols: number, rows: number): TerminalInfo {
+  attach(
+    ownerId: string,
+    kind: TerminalKind,
+    title: string,
+    source: TerminalSource,
+    cols: number,
+    rows: number,
+  ): TerminalInfo {
     const id = randomUUID();
     const info: TerminalInfo = { id, kind, title, cols, rows, pid: source.pid };
     const pump = new OutputPump(source, { emit: (data) => this.#sink.data(ownerId, id, data) });
@@ -73,7 +84,9 @@ export class TerminalService {
   }
 
   list(ownerId?: string): TerminalInfo[] {
-    return [...this.#terminals.values()].filter((t) => ownerId === undefined || t.ownerId === ownerId).map((t) => t.info);
+    return [...this.#terminals.values()]
+      .filter((t) => ownerId === undefined || t.ownerId === ownerId)
+      .map((t) => t.info);
   }
 
   write(ownerId: string, id: string, data: string): void {
