@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// npm run bench: measures what the targets name and writes JSON to test-output/bench.json.
+// Foundation metrics: web mode start → URL printed → UI interactive in Chromium; back end RSS idle and
+// with three terminals streaming (with acks, as the UI does), and that stream's throughput.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = join(root, 'test-output', 'bench.json');
+
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
+}
+
+function startServer() {
+  const env = { ...process.env, KDLAB_HOME: mkdtempSync(join(tmpdir(), 'kdlab-bench-')) };
+  delete env.DISPLAY;
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['electron/cli/bin.cjs', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (c) => {
+      text += c;
+      const m = /kdlab web mode: (\S+)/.exec(text);
+      if (m) resolve({ child, url: m[1], urlMs: performance.now() - t0, t0 });
+    });
+    child.once('exit', (code) => reject(new Error(`kdlab serve exited with ${code}`)));
+  });
+}
+
+async function webStart(browser) {
+  const page = await browser.newPage();
+  const server = await startServer();
+  await page.goto(server.url);
+  await page.waitForFunction(() => document.documentElement.dataset.labReady === 'true', null, { timeout: 30_000 });
+  const interactiveMs = performance.now() - server.t0;
+  await page.close();
+  return { server, interactiveMs };
+}
+
+/** Opens a terminal over the WebSocket and streams `bytes` through it, acking like xterm does. */
+async function streamTerminal(url, bytes) {
+  const u = new URL(url);
+  const ws = new WebSocket(`ws://${u.host}/api?token=${u.searchParams.get('token')}`);
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  let nextId = 1;
+  const pending = new Map();
+  const call = (method, args) =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      ws.send(JSON.stringify({ type: 'request', id, method, args }));
+    });
+  let received = 0;
+  let tail = '';
+  let termId = null;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  ws.on('message', (raw) => {
+    const f = JSON.parse(raw.toString());
+    if (f.type === 'response') pending.get(f.id)?.(f);
+    else if (f.event === 'terminal.data' && f.payload.id === termId) {
+      received += f.payload.data.length;
+      void call('terminal.ack', { id: termId, chars: f.payload.data.length });
+      tail = (tail + f.payload.data).slice(-64); // the marker may straddle two batches
+      if (tail.includes('BENCH-END')) done();
+    }
+  });
+  const opened = await call('terminal.open', { kind: 'shell', cols: 200, rows: 50 });
+  termId = opened.result.id;
+  const t0 = performance.now();
+  // The typed line must not contain the end marker itself: the shell prints it only when done.
+  await call('terminal.write', { id: termId, data: `stty -echo; head -c ${bytes} /dev/zero | tr '\\0' 'x'; echo; echo BENCH-$(echo END)\r` });
+  await finished;
+  const seconds = (performance.now() - t0) / 1000;
+  ws.close();
+  return { bytes: received, seconds };
+}
+
+mkdirSync(join(root, 'test-output'), { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.KDLAB_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const runs = [];
+for (let i = 0; i < 3; i += 1) {
+  const { server, interactiveMs } = await webStart(browser);
+  await new Promise((r) => setTimeout(r, 2_000));
+  const idleRss = rssMb(server.child.pid);
+  let busyRss = 0;
+  let streams = [];
+  if (i === 0) {
+    const sampler = setInterval(() => (busyRss = Math.max(busyRss, rssMb(server.child.pid))), 100);
+    streams = await Promise.all([0, 1, 2].map(() => streamTerminal(server.url, 20 * 1024 * 1024)));
+    clearInterval(sampler);
+  }
+  runs.push({ urlPrintedMs: server.urlMs, interactiveMs, idleRssMb: idleRss, busyRssMb: busyRss, streams });
+  server.child.kill('SIGTERM');
+}
+await browser.close();
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const streams = runs[0].streams;
+const result = {
+  date: new Date().toISOString(),
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  webMode: {
+    startToUrlMs: median(runs.map((r) => r.urlPrintedMs)),
+    startToInteractiveMs: median(runs.map((r) => r.interactiveMs)),
+    targetInteractiveMs: 1500,
+    idleRssMb: median(runs.map((r) => r.idleRssMb)),
+    targetIdleRssMb: 150,
+    rssWithThreeTerminalsStreamingMb: runs[0].busyRssMb,
+    terminalStreamMBps: streams.map((s) => s.bytes / 1024 / 1024 / s.seconds),
+    runs,
+  },
+};
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify(result.webMode, (k, v) => (k === 'runs' ? undefined : typeof v === 'number' ? Math.round(v * 10) / 10 : v), 2));
