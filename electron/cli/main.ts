@@ -7,6 +7,8 @@ import type { DoctorReport } from '../common/types';
 import { readAppVersion } from '../lab/app-root';
 import { createLabBackend } from '../lab/lab-backend';
 import type { LabBackend } from '../lab/lab-backend';
+import type { KernelBuildSpec } from '../lab/kernel/kernel-builder';
+import { findSources } from '../lab/kernel/sources';
 import { startWebServer } from '../server/web-server';
 import { findElectron, hasDisplay, launchElectron } from './electron-launcher';
 import { ProgressRenderer } from './progress-renderer';
@@ -18,11 +20,13 @@ export interface CliContext {
   env?: NodeJS.ProcessEnv;
 }
 
+type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
 interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, string | boolean | undefined>, ctx: Required<CliContext>): Promise<number>;
+  run(values: OptionValues, ctx: Required<CliContext>): Promise<number>;
 }
 
 const statusMark: Record<string, string> = { ok: 'ok', warn: 'WARN', missing: 'MISSING', error: 'ERROR' };
@@ -77,11 +81,7 @@ function showJobs(backend: LabBackend, stream: NodeJS.WriteStream): () => void {
   });
 }
 
-async function serve(
-  values: Record<string, string | boolean | undefined>,
-  ctx: Required<CliContext>,
-  intro?: string,
-): Promise<number> {
+async function serve(values: OptionValues, ctx: Required<CliContext>, intro?: string): Promise<number> {
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
   const port = typeof values.port === 'string' ? Number(values.port) : 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -186,6 +186,60 @@ const commands: Record<string, Command> = {
       });
     },
   },
+  'kernel build': {
+    summary: 'Build a debug-ready kernel (config verified option by option, cached)',
+    usage: `kdlab kernel build [--source PATH] [--base tinyconfig|defconfig|FILE] [--fragment NAME]… [--set NAME=VALUE]… [--optional NAME]… [--jobs N] [--no-lab-patches] [--json]
+
+  --source PATH     kernel tree or tarball (default: the newest linux-source tarball under /usr/src)
+  --base B          tinyconfig (default), defconfig, or a .config file
+  --fragment NAME   kgdb, kdump, debuginfo, qemu-virt, modules (default: all five); repeatable
+  --set NAME=VALUE  an extra option, e.g. --set DEBUG_INFO_BTF=n; repeatable
+  --optional NAME   an option that may be dropped without failing; repeatable
+  --jobs N          make -jN (default: the number of CPUs)
+  --no-lab-patches  do not apply kdlab's compatibility patches to the unpacked tree`,
+    options: {
+      source: { type: 'string' },
+      base: { type: 'string' },
+      fragment: { type: 'string', multiple: true },
+      set: { type: 'string', multiple: true },
+      optional: { type: 'string', multiple: true },
+      jobs: { type: 'string', short: 'j' },
+      'no-lab-patches': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    async run(values, ctx) {
+      const spec = await kernelSpecFromOptions(values);
+      return withBackend(ctx, 'web', async (backend) => {
+        const detach = values.json ? () => undefined : showJobs(backend, ctx.stderr);
+        try {
+          const artifacts = await backend.jobs.withProgress(
+            { title: 'Building the kernel', kind: 'kernel-build' },
+            (progress, signal) => backend.kernels.build(spec, progress, signal),
+          );
+          if (values.json) ctx.stdout.write(`${JSON.stringify(artifacts, null, 2)}\n`);
+          else {
+            const m = artifacts.manifest;
+            ctx.stdout.write(
+              [
+                `kernel ${m.kernelRelease}${artifacts.cacheHit ? ' (cache hit: make not run)' : ` built in ${Math.round(m.buildSeconds)} s`}`,
+                `  bzImage   ${artifacts.bzImage}`,
+                `  vmlinux   ${artifacts.vmlinux}  (build id ${m.buildId ?? 'none'})`,
+                `  config    ${artifacts.config}  (${m.verification.checks.length} requested options verified)`,
+                `  gdb       ${artifacts.gdbScript}`,
+                `  modules   ${artifacts.modules.length}`,
+                m.patches.length ? `  patches   ${m.patches.join(', ')}` : '',
+              ]
+                .filter(Boolean)
+                .join('\n') + '\n',
+            );
+          }
+          return 0;
+        } finally {
+          detach();
+        }
+      });
+    },
+  },
   version: {
     summary: 'Print the kdlab version',
     usage: 'kdlab version',
@@ -196,6 +250,44 @@ const commands: Record<string, Command> = {
     },
   },
 };
+
+async function kernelSpecFromOptions(values: OptionValues): Promise<KernelBuildSpec> {
+  const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
+  let source = typeof values.source === 'string' ? values.source : null;
+  if (!source) {
+    const found = (await findSources()).filter((s) => s.kind === 'tarball' || s.kind === 'tree');
+    const newest = found.at(-1);
+    if (!newest) {
+      throw new LabError(
+        'NOT_FOUND',
+        'No kernel source given and none found under /usr/src.',
+        'apt-get install -y linux-source-6.1, or pass --source PATH',
+      );
+    }
+    source = newest.path;
+  }
+  const base = typeof values.base === 'string' ? values.base : 'tinyconfig';
+  const extra: Record<string, string> = {};
+  for (const item of list(values.set)) {
+    const match = /^(?:CONFIG_)?([A-Za-z0-9_]+)=(.*)$/.exec(item);
+    if (!match)
+      throw new LabError('BAD_REQUEST', `--set ${item}: expected NAME=VALUE, e.g. --set DEBUG_INFO_BTF=n`);
+    extra[match[1]!] = match[2]!;
+  }
+  const jobs = typeof values.jobs === 'string' ? Number(values.jobs) : undefined;
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1))
+    throw new LabError('BAD_REQUEST', `--jobs must be a positive number, not ${String(values.jobs)}`);
+  const fragments = list(values.fragment);
+  return {
+    source,
+    base: base === 'tinyconfig' || base === 'defconfig' ? base : { configFile: base },
+    fragments: fragments.length > 0 ? fragments : ['kgdb', 'kdump', 'debuginfo', 'qemu-virt', 'modules'],
+    extra,
+    optional: list(values.optional).map((o) => o.replace(/^CONFIG_/, '')),
+    ...(jobs !== undefined ? { jobs } : {}),
+    labPatches: values['no-lab-patches'] !== true,
+  };
+}
 
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
@@ -212,7 +304,9 @@ export async function main(argv: string[], context: CliContext): Promise<number>
     stderr: context.stderr ?? process.stderr,
     env: context.env ?? process.env,
   };
-  const [name, ...rest] = argv;
+  // Two-word commands ("kernel build") before one-word ones.
+  const twoWords = argv.length >= 2 ? `${argv[0]} ${argv[1]}` : '';
+  const [name, ...rest] = commands[twoWords] ? [twoWords, ...argv.slice(2)] : argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     ctx.stdout.write(help());
     return name === undefined ? 2 : 0;
@@ -223,7 +317,7 @@ export async function main(argv: string[], context: CliContext): Promise<number>
     ctx.stderr.write(`kdlab: unknown command ${JSON.stringify(name)}\n\n${help()}`);
     return 2;
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: OptionValues;
   try {
     const parsed = parseArgs({
       args: rest,

@@ -52,8 +52,9 @@ export class ProgressRenderer {
       this.#stream.write(`\r\x1b[2K${line.slice(0, width)}`);
       this.#barShown = true;
     } else {
-      // Plain mode: one line per new message, not per percent.
-      const key = `${job.title}|${job.progress.message}`;
+      // Plain mode (CI logs): a line per 5% step, or per message while the amount of work is unknown.
+      const fraction = job.progress.fraction;
+      const key = `${job.title}|${fraction === null ? job.progress.message : Math.floor(fraction * 20)}`;
       if (key !== this.#lastPlain) {
         this.#lastPlain = key;
         this.#stream.write(`${line}\n`);

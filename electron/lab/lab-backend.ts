@@ -11,6 +11,7 @@ import type { ApiHandlers, Dispatch } from './dispatcher';
 import { Doctor } from './doctor/doctor';
 import { EventBus } from './event-bus';
 import { JobManager } from './jobs';
+import { KernelBuilder } from './kernel/kernel-builder';
 import { TerminalService } from './terminals/terminal-service';
 import type { SourceFactory } from './terminals/terminal-service';
 import { Workspace, defaultWorkspaceRoot } from './workspace';
@@ -34,6 +35,7 @@ export interface LabBackend {
   readonly jobs: JobManager;
   readonly doctor: Doctor;
   readonly terminals: TerminalService;
+  readonly kernels: KernelBuilder;
   readonly appRoot: string;
   dispose(): Promise<void>;
 }
@@ -60,6 +62,8 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     },
     options.terminalFactory,
   );
+
+  const kernels = new KernelBuilder(workspace, join(appRoot, 'lab-images', 'kconfig'));
 
   const appInfo: AppInfo = {
     name: 'kdlab',
@@ -114,6 +118,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     jobs,
     doctor,
     terminals,
+    kernels,
     appRoot,
     async dispose() {
       terminals.dispose();

@@ -135,7 +135,7 @@ describe('progress on the command line', () => {
     expect(text).toMatch(/Build kernel: done\n$/);
   });
 
-  it('prints plain lines, one per new message, elsewhere', () => {
+  it('prints plain lines, one per 5% step, elsewhere', () => {
     let text = '';
     const r = new ProgressRenderer({ stream: { write: (s: string) => ((text += s), true), isTTY: false } });
     r.update(job({}));

@@ -1,0 +1,128 @@
+// Kernel sources: Debian's linux-source tarballs found under /usr/src, a local tarball or tree, each
+// unpacked once into the workspace cache (a cache entry, so an interrupted unpack never counts).
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { LabError } from '../../common/errors';
+import { runCommand } from '../process';
+import type { CacheStore } from '../workspace';
+import { cacheKey } from '../workspace';
+import type { LabPatch } from './lab-patches';
+
+export interface SourceCandidate {
+  path: string;
+  kind: 'tarball' | 'tree';
+  version: string | null;
+}
+
+const tarballPattern = /^linux-(?:source-)?(\d+\.\d+(?:\.\d+)?)\.tar\.(xz|gz|bz2)$/;
+
+export async function findSources(dir = '/usr/src'): Promise<SourceCandidate[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const found: SourceCandidate[] = [];
+  for (const name of names.sort()) {
+    const tarball = tarballPattern.exec(name);
+    if (tarball) {
+      found.push({ path: join(dir, name), kind: 'tarball', version: tarball[1]! });
+      continue;
+    }
+    const tree = /^linux-source-(\d+\.\d+(?:\.\d+)?)$/.exec(name);
+    if (tree && (await isKernelTree(join(dir, name))))
+      found.push({ path: join(dir, name), kind: 'tree', version: tree[1]! });
+  }
+  return found;
+}
+
+export async function isKernelTree(dir: string): Promise<boolean> {
+  const checks = await Promise.all(
+    ['Makefile', 'Kconfig', 'scripts/kconfig/merge_config.sh'].map((f) =>
+      stat(join(dir, f)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return checks.every(Boolean);
+}
+
+export interface PreparedSource {
+  /** The kernel tree to build from (inside the cache for tarballs). */
+  tree: string;
+  /** Identifies the exact source: the tarball's name, size and mtime, or the tree's path. */
+  sourceHash: string;
+  origin: string;
+  /** Lab compatibility patches applied to this tree (tarballs unpacked by kdlab only). */
+  patches: string[];
+}
+
+/** A tree is used in place; a tarball is unpacked once into the `sources` cache. */
+export async function prepareSource(
+  path: string,
+  cache: CacheStore,
+  options: { signal?: AbortSignal; log?: (text: string) => void; patches?: LabPatch[] } = {},
+): Promise<PreparedSource> {
+  const full = resolve(path);
+  const info = await stat(full).catch(() => null);
+  if (!info)
+    throw new LabError(
+      'NOT_FOUND',
+      `Kernel source ${full} does not exist.`,
+      'Install linux-source-6.1 (apt-get install -y linux-source-6.1) or give a kernel tree or tarball path.',
+    );
+  if (info.isDirectory()) {
+    if (!(await isKernelTree(full))) {
+      throw new LabError(
+        'BAD_REQUEST',
+        `${full} is not a kernel source tree (no Makefile, Kconfig and scripts/kconfig/merge_config.sh).`,
+      );
+    }
+    // A user's own tree is built as it is: never patched.
+    return { tree: full, sourceHash: cacheKey({ tree: full }), origin: full, patches: [] };
+  }
+  if (!/\.tar\.(xz|gz|bz2)$/.test(full)) {
+    throw new LabError(
+      'BAD_REQUEST',
+      `${full} is neither a kernel tree nor a .tar.xz/.tar.gz/.tar.bz2 tarball.`,
+    );
+  }
+  const patches = options.patches ?? [];
+  const sourceHash = cacheKey({
+    tarball: basename(full),
+    size: info.size,
+    mtimeMs: Math.trunc(info.mtimeMs),
+    patches: patches.map((p) => p.id),
+  });
+  const hit = await cache.lookup(sourceHash);
+  const treeIn = async (dir: string) => {
+    const entries = (await readdir(dir)).filter((n) => n !== 'manifest.json' && n !== '.unpacked');
+    if (entries.length !== 1)
+      throw new LabError('INTERNAL', `Unexpected layout of ${full}: ${entries.join(', ')}.`);
+    return join(dir, entries[0]!);
+  };
+  const applied = async (dir: string) =>
+    (JSON.parse(await readFile(join(dir, '.unpacked'), 'utf8')) as { patches: string[] }).patches;
+  if (hit) {
+    const dir = cache.entryDir(sourceHash);
+    return { tree: await treeIn(dir), sourceHash, origin: full, patches: await applied(dir) };
+  }
+  options.log?.(`Unpacking ${full} into the kdlab cache (once)…\n`);
+  await cache.commit(sourceHash, { tarball: full, size: info.size }, async (staging) => {
+    const result = await runCommand(['tar', '-xf', full, '-C', staging], {
+      ...(options.signal ? { signal: options.signal } : {}),
+      installHint: 'apt-get install -y tar xz-utils',
+    });
+    if (result.exitCode !== 0)
+      throw new LabError('IO', `tar could not unpack ${full}: ${result.stderr.trim()}`);
+    const tree = await treeIn(staging);
+    const done: string[] = [];
+    for (const patch of patches) {
+      if (await patch.apply(tree)) {
+        done.push(patch.id);
+        options.log?.(`Applied lab patch ${patch.id}: ${patch.description}\n`);
+      }
+    }
+    await writeFile(join(staging, '.unpacked'), JSON.stringify({ tarball: full, patches: done }));
+    return ['.unpacked'];
+  });
+  const dir = cache.entryDir(sourceHash);
+  return { tree: await treeIn(dir), sourceHash, origin: full, patches: await applied(dir) };
+}
