@@ -18,6 +18,8 @@ export interface RunOptions {
   maxCaptureBytes?: number;
   /** How to install the tool when it is missing, e.g. `apt-get install -y gdb`. */
   installHint?: string;
+  /** Send stdout (binary-safe) to this open file descriptor instead of capturing it. */
+  stdoutFd?: number;
 }
 
 export interface RunResult {
@@ -99,7 +101,7 @@ export function runCommand(argv: readonly string[], options: RunOptions = {}): P
     const child = spawnTree([resolved, ...argv.slice(1)], {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', options.stdoutFd ?? 'pipe', 'pipe'],
     });
     const captured: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
     const capturedBytes = { stdout: 0, stderr: 0 };

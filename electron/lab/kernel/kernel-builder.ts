@@ -62,6 +62,7 @@ export interface KernelArtifacts {
   systemMap: string;
   config: string;
   gdbScript: string;
+  genInitCpio: string;
   buildLog: string;
   modules: string[];
   manifest: KernelManifest;
@@ -326,6 +327,8 @@ export class KernelBuilder {
       await put(join(out, 'arch/x86/boot/bzImage'), 'bzImage');
       await put(join(out, 'vmlinux'), 'vmlinux');
       await put(join(out, 'System.map'), 'System.map');
+      // The kernel's own initramfs packer, built with it (BLK_DEV_INITRD).
+      await put(join(out, 'usr/gen_init_cpio'), 'tools/gen_init_cpio');
       await put(join(out, '.config'), 'config');
       await put(await realpath(join(out, 'vmlinux-gdb.py')), 'vmlinux-gdb.py');
       // scripts/gdb/linux: symlinks into the source tree plus the generated constants.py.
@@ -362,6 +365,7 @@ export class KernelBuilder {
       systemMap: join(dir, 'System.map'),
       config: join(dir, 'config'),
       gdbScript: join(dir, 'vmlinux-gdb.py'),
+      genInitCpio: join(dir, 'tools/gen_init_cpio'),
       buildLog: join(dir, 'build.log'),
       modules,
       manifest,

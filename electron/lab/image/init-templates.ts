@@ -1,0 +1,59 @@
+// /init scripts for lab images. Each prints markers kdlab watches on the serial console.
+
+export const initMarker = 'KDLAB-INIT-READY';
+
+const prologue = `#!/bin/sh
+# kdlab lab init: mount the pseudo filesystems, then do what the lab asks.
+/bin/busybox --install -s /bin 2>/dev/null
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+`;
+
+export type InitTemplate =
+  | { kind: 'shell' }
+  | { kind: 'sysrq-crash' }
+  | { kind: 'exit'; code: number }
+  | { kind: 'capture'; target: 'virtio-disk' | '9p'; dumpLevel: number }
+  | { kind: 'script'; text: string };
+
+export function renderInit(template: InitTemplate): string {
+  switch (template.kind) {
+    case 'shell':
+      return `${prologue}echo ${initMarker}
+echo "kdlab: $(uname -r) up; this shell is PID $$ — exiting it panics the kernel (Attempted to kill init!)"
+exec /bin/sh
+`;
+    case 'sysrq-crash':
+      return `${prologue}echo ${initMarker}
+echo 1 > /proc/sys/kernel/sysrq
+echo "kdlab: triggering a crash with sysrq c"
+echo c > /proc/sysrq-trigger
+`;
+    case 'exit':
+      return `${prologue}echo ${initMarker}
+echo "kdlab: init exits with status ${template.code}"
+exit ${template.code}
+`;
+    case 'capture': {
+      const mount =
+        template.target === '9p'
+          ? 'mount -t 9p -o trans=virtio,version=9p2000.L kdlab-dump /mnt'
+          : 'mount -t ext4 /dev/vda /mnt';
+      return `${prologue}echo KDLAB-CAPTURE-START
+${mount} || { echo "KDLAB-CAPTURE-FAILED: cannot mount the dump target"; poweroff -f; }
+if [ -e /proc/vmcore ]; then
+  makedumpfile -l -d ${template.dumpLevel} /proc/vmcore /mnt/vmcore.tmp && mv /mnt/vmcore.tmp /mnt/vmcore && echo KDLAB-CAPTURE-DONE || echo KDLAB-CAPTURE-FAILED
+  dmesg > /mnt/capture-dmesg.txt
+else
+  echo "KDLAB-CAPTURE-FAILED: no /proc/vmcore (not a kdump capture kernel?)"
+fi
+sync
+umount /mnt
+poweroff -f
+`;
+    }
+    case 'script':
+      return template.text;
+  }
+}
