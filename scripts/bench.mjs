@@ -22,7 +22,11 @@ function startServer() {
   const env = { ...process.env, KDLAB_HOME: mkdtempSync(join(tmpdir(), 'kdlab-bench-')) };
   delete env.DISPLAY;
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['electron/cli/bin.cjs', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['electron/cli/bin.cjs', 'serve'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let text = '';
     child.stdout.on('data', (c) => {
@@ -38,7 +42,9 @@ async function webStart(browser) {
   const page = await browser.newPage();
   const server = await startServer();
   await page.goto(server.url);
-  await page.waitForFunction(() => document.documentElement.dataset.labReady === 'true', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.documentElement.dataset.labReady === 'true', null, {
+    timeout: 30_000,
+  });
   const interactiveMs = performance.now() - server.t0;
   await page.close();
   return { server, interactiveMs };
@@ -76,7 +82,10 @@ async function streamTerminal(url, bytes) {
   termId = opened.result.id;
   const t0 = performance.now();
   // The typed line must not contain the end marker itself: the shell prints it only when done.
-  await call('terminal.write', { id: termId, data: `stty -echo; head -c ${bytes} /dev/zero | tr '\\0' 'x'; echo; echo BENCH-$(echo END)\r` });
+  await call('terminal.write', {
+    id: termId,
+    data: `stty -echo; head -c ${bytes} /dev/zero | tr '\\0' 'x'; echo; echo BENCH-$(echo END)\r`,
+  });
   await finished;
   const seconds = (performance.now() - t0) / 1000;
   ws.close();
@@ -86,7 +95,14 @@ async function streamTerminal(url, bytes) {
 mkdirSync(join(root, 'test-output'), { recursive: true });
 const browser = await chromium.launch({
   executablePath: process.env.KDLAB_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 const runs = [];
 for (let i = 0; i < 3; i += 1) {
@@ -122,4 +138,10 @@ const result = {
   },
 };
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-console.log(JSON.stringify(result.webMode, (k, v) => (k === 'runs' ? undefined : typeof v === 'number' ? Math.round(v * 10) / 10 : v), 2));
+console.log(
+  JSON.stringify(
+    result.webMode,
+    (k, v) => (k === 'runs' ? undefined : typeof v === 'number' ? Math.round(v * 10) / 10 : v),
+    2,
+  ),
+);

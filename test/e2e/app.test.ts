@@ -57,8 +57,12 @@ describe('kdlab in a browser', () => {
     const qemu = page.locator('[data-testid="doctor-check-qemu"]');
     await qemu.waitFor({ timeout: 60_000 });
     await page.locator('[data-testid="doctor-check-kvm"]').waitFor({ timeout: 60_000 });
-    await page.waitForFunction(() => !document.querySelector('[data-testid="doctor-running"]'), null, { timeout: 60_000 });
-    const version = /QEMU emulator version (\S+)/.exec(execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }))?.[1];
+    await page.waitForFunction(() => !document.querySelector('[data-testid="doctor-running"]'), null, {
+      timeout: 60_000,
+    });
+    const version = /QEMU emulator version (\S+)/.exec(
+      execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }),
+    )?.[1];
     expect(await qemu.getAttribute('data-status')).toBe('ok');
     expect(await qemu.textContent()).toContain(version);
     const kvmText = (await page.locator('[data-testid="doctor-check-kvm"]').textContent()) ?? '';
@@ -71,13 +75,22 @@ describe('kdlab in a browser', () => {
     await page.getByRole('button', { name: /open host shell/i }).click();
     const terminal = page.locator('[data-testid="terminal"]').first();
     await terminal.waitFor();
-    await page.waitForFunction(() => (document.querySelector('.xterm-rows')?.textContent ?? '').includes('$') || (document.querySelector('.xterm-rows')?.textContent ?? '').includes('#'), null, { timeout: 20_000 });
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('.xterm-rows')?.textContent ?? '').includes('$') ||
+        (document.querySelector('.xterm-rows')?.textContent ?? '').includes('#'),
+      null,
+      { timeout: 20_000 },
+    );
     await terminal.click();
     await page.keyboard.type('echo kdlab-ok');
     await page.keyboard.press('Enter');
     // The shell's answer is a row of its own, not just the echoed keystrokes.
     await page.waitForFunction(
-      () => [...document.querySelectorAll('.xterm-rows > div')].some((row) => row.textContent?.trim() === 'kdlab-ok'),
+      () =>
+        [...document.querySelectorAll('.xterm-rows > div')].some(
+          (row) => row.textContent?.trim() === 'kdlab-ok',
+        ),
       null,
       { timeout: 20_000 },
     );
