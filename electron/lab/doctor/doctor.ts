@@ -114,7 +114,9 @@ export class Doctor {
       sourcesDir: env.KDLAB_SOURCES_DIR ?? '/usr/src',
       kvm: {
         enabled: options.kvmProbe,
-        kernels: options.kvmProbe ? await defaultProbeKernels(env, host.kernel) : [],
+        kernels: options.kvmProbe
+          ? await defaultProbeKernels(env, host.kernel, this.#options.workspaceRoot)
+          : [],
         probeGuest: this.#options.probeGuest,
         timeoutMs: Number(env.KDLAB_KVM_PROBE_TIMEOUT_MS ?? 10_000),
       },
