@@ -33,13 +33,20 @@ function firstLine(text: string): string {
   return text.trim().split('\n')[0]?.trim() ?? '';
 }
 
-/** Kernels worth booting for the probe: an explicit one, then the running host kernel's image. */
+/** Kernels worth booting for the probe: an explicit one, kdlab's own lab kernels, then the host's. */
 export async function defaultProbeKernels(
   env: NodeJS.ProcessEnv = process.env,
   release?: string,
+  workspaceRoot?: string,
 ): Promise<string[]> {
   const candidates: string[] = [];
   if (env.KDLAB_KVM_PROBE_KERNEL) candidates.push(env.KDLAB_KVM_PROBE_KERNEL);
+  if (workspaceRoot) {
+    const kernels = join(workspaceRoot, 'cache', 'kernels');
+    for (const key of await readdir(kernels).catch(() => [] as string[])) {
+      if (!key.startsWith('.')) candidates.push(join(kernels, key, 'bzImage'));
+    }
+  }
   if (release) candidates.push(`/boot/vmlinuz-${release}`);
   const boot = await readdir('/boot').catch(() => [] as string[]);
   for (const name of boot.sort().reverse())
