@@ -75,6 +75,7 @@ export class BootTimeline {
     const atMs = this.#now() - this.#started;
     for (const raw of lines) {
       // Strip ANSI escapes and the printk timestamp.
+      // eslint-disable-next-line no-control-regex -- ANSI escapes are exactly what must go
       const line = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/^\[\s*\d+\.\d+\]\s*/, '');
       for (const rule of rules) {
         if (rule.once && this.#seen.has(rule.kind)) continue;
