@@ -79,5 +79,4 @@ export function validateExternalUrl(raw: string): URL | null {
   return url;
 }
 
-/** Electron IPC channels: one for requests, one for pushed events. */
-export const ipcChannels = { invoke: 'lab:invoke', event: 'lab:event' } as const;
+export { ipcChannels } from './ipc-channels';

@@ -1,6 +1,6 @@
 // LabTransport over Electron IPC. Only plain data crosses: the method and its arguments one way,
 // Result data and event payloads the other. The IpcRendererEvent is never handed to the page.
-import { ipcChannels } from '../common/api';
+import { ipcChannels } from '../common/ipc-channels';
 import type { ApiMethod, LabTransport } from '../common/api';
 import { toErrorData } from '../common/errors';
 import type { Result } from '../common/errors';
