@@ -105,6 +105,6 @@ describe('kdlab in a browser', () => {
       expect(main.trim().length, view).toBeGreaterThan(20);
       await page.screenshot({ path: join(shots, `view-${view}.png`) });
     }
-    expect(consoleErrors, consoleErrors.join("\n")).toEqual([]);
+    expect(consoleErrors, consoleErrors.join('\n')).toEqual([]);
   });
 });
