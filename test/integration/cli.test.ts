@@ -78,7 +78,9 @@ describe('kdlab CLI', () => {
     const reason = lines.find((l) => l.startsWith('kdlab: Electron cannot start here'));
     expect(reason).toMatch(/starting the web mode instead\.$/);
     expect(app.output()).toContain('kdlab web mode: http://127.0.0.1:');
-    const page = await fetch(app.url);
+    const login = await fetch(app.url, { redirect: 'manual' });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const page = await fetch(`${app.origin}/`, { headers: { Cookie: cookie } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app"');
     await app.stop();
