@@ -1,0 +1,273 @@
+// Boots a lab guest: the accelerator chosen by a real KVM probe (cached per kernel), the gdb stub on a
+// free port (or a clear conflict), the serial console on a socket (a terminal source, a console log
+// and a boot timeline), QMP for power-off and memory dumps; cancel or dispose kills QEMU.
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabError } from '../../common/errors';
+import { isPortFree } from '../doctor/checks';
+import { probeKvm } from '../doctor/kvm-probe';
+import { findExecutable, spawnTree, terminateTree } from '../process';
+import type { Workspace } from '../workspace';
+import { writeJsonAtomic } from '../workspace';
+import { BootTimeline } from './boot-timeline';
+import type { Milestone } from './boot-timeline';
+import { QmpClient } from './qmp';
+import { labAppend, qemuArgv } from './qemu-args';
+import type { VmDisk } from './qemu-args';
+import { SerialSocketSource } from './serial-source';
+
+export interface BootSpec {
+  kernel: string;
+  initrd?: string;
+  memoryMiB?: number;
+  cpus?: number;
+  crashkernelMiB?: number;
+  appendExtra?: string[];
+  /** Replace the whole kernel command line. */
+  append?: string;
+  accel?: 'auto' | 'kvm' | 'tcg';
+  gdb?: { port: number | 'next-free' };
+  paused?: boolean;
+  disks?: VmDisk[];
+  share?: { path: string; tag: string };
+  markers?: { name: string; pattern: string }[];
+}
+
+export interface AccelChoice {
+  accel: 'kvm' | 'tcg';
+  reason: string;
+}
+
+export class RunningVm {
+  readonly milestones: Milestone[] = [];
+  #listeners = new Set<(m: Milestone) => void>();
+  #console = '';
+
+  constructor(
+    readonly id: string,
+    readonly argv: string[],
+    readonly accel: AccelChoice,
+    readonly gdbPort: number | null,
+    readonly runDir: string,
+    readonly serial: SerialSocketSource,
+    readonly qmp: QmpClient,
+    readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>,
+    private readonly kill: () => void,
+  ) {}
+
+  get consoleText(): string {
+    return this.#console;
+  }
+
+  /** @internal fed by the runner */
+  record(text: string, found: Milestone[]): void {
+    this.#console += text;
+    for (const m of found) {
+      this.milestones.push(m);
+      for (const listener of this.#listeners) listener(m);
+    }
+  }
+
+  onMilestone(listener: (m: Milestone) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves with the first milestone that matches, or rejects when QEMU exits or time runs out. */
+  waitFor(match: (m: Milestone) => boolean, timeoutMs: number): Promise<Milestone> {
+    const seen = this.milestones.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(
+          new LabError(
+            'TIMEOUT',
+            `The guest did not get there within ${timeoutMs / 1000} s. Last console lines:\n${this.#console.split('\n').slice(-8).join('\n')}`,
+          ),
+        );
+      }, timeoutMs);
+      const off = this.onMilestone((m) => {
+        if (!match(m)) return;
+        clearTimeout(timer);
+        off();
+        resolve(m);
+      });
+      void this.exited.then(() => {
+        // Give the last console bytes a moment to be parsed.
+        setTimeout(() => {
+          const late = this.milestones.find(match);
+          clearTimeout(timer);
+          off();
+          if (late) resolve(late);
+          else
+            reject(
+              new LabError(
+                'IO',
+                `QEMU exited before the guest got there. Last console lines:\n${this.#console.split('\n').slice(-8).join('\n')}`,
+              ),
+            );
+        }, 50);
+      });
+    });
+  }
+
+  sendKeys(text: string): void {
+    this.serial.write(text);
+  }
+
+  async powerOff(): Promise<void> {
+    await this.qmp.execute('quit').catch(() => undefined);
+    const timer = setTimeout(() => this.kill(), 3_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  stop(): void {
+    this.kill();
+  }
+}
+
+export class VmRunner {
+  constructor(private readonly workspace: Workspace) {}
+
+  async chooseAccel(kernel: string, requested: BootSpec['accel'] = 'auto'): Promise<AccelChoice> {
+    if (requested === 'tcg') return { accel: 'tcg', reason: 'TCG was asked for' };
+    const info = await stat(kernel).catch(() => null);
+    const key = `${kernel}:${info?.size ?? 0}:${Math.trunc(info?.mtimeMs ?? 0)}`;
+    const file = join(this.workspace.stateDir, 'kvm-verdicts.json');
+    const verdicts = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<
+      string,
+      { verdict: string; detail: string }
+    >;
+    let known = verdicts[key];
+    if (!known) {
+      const probe = await probeKvm({ kernels: [kernel], timeoutMs: 10_000 });
+      known = { verdict: probe.verdict, detail: probe.detail };
+      verdicts[key] = known;
+      await writeJsonAtomic(file, verdicts);
+    }
+    if (known.verdict === 'works') return { accel: 'kvm', reason: `KVM: ${known.detail}` };
+    if (requested === 'kvm')
+      throw new LabError(
+        'UNAVAILABLE',
+        `KVM was asked for, but it does not work here: ${known.detail}.`,
+        'Boot with TCG (accel tcg).',
+      );
+    return { accel: 'tcg', reason: `TCG, because KVM does not work with this kernel here: ${known.detail}` };
+  }
+
+  async resolveGdbPort(gdb: BootSpec['gdb']): Promise<number | null> {
+    if (!gdb) return null;
+    if (gdb.port !== 'next-free') {
+      if (await isPortFree(gdb.port)) return gdb.port;
+      throw new LabError(
+        'PORT_BUSY',
+        `TCP port ${gdb.port} for the gdb stub is already in use.`,
+        `Stop what holds it (ss -ltnp 'sport = :${gdb.port}') or let kdlab take the next free port.`,
+      );
+    }
+    for (let port = 1234; port < 1334; port += 1) if (await isPortFree(port)) return port;
+    throw new LabError('PORT_BUSY', 'No free TCP port between 1234 and 1333 for the gdb stub.');
+  }
+
+  async boot(spec: BootSpec, signal?: AbortSignal): Promise<RunningVm> {
+    const qemu = findExecutable('qemu-system-x86_64');
+    if (!qemu)
+      throw new LabError(
+        'TOOL_MISSING',
+        'qemu-system-x86_64 is not installed.',
+        'apt-get install -y qemu-system-x86',
+      );
+    for (const path of [spec.kernel, spec.initrd].filter((p): p is string => Boolean(p))) {
+      if (!(await stat(path).catch(() => null))) throw new LabError('NOT_FOUND', `${path} does not exist.`);
+    }
+    const accel = await this.chooseAccel(spec.kernel, spec.accel);
+    const gdbPort = await this.resolveGdbPort(spec.gdb);
+    const id = randomUUID().slice(0, 8);
+    const runDir = join(this.workspace.root, 'run', id);
+    await mkdir(runDir, { recursive: true });
+    const argv = qemuArgv({
+      qemu,
+      accel: accel.accel,
+      kernel: spec.kernel,
+      ...(spec.initrd ? { initrd: spec.initrd } : {}),
+      append:
+        spec.append ??
+        labAppend({
+          ...(spec.crashkernelMiB ? { crashkernelMiB: spec.crashkernelMiB } : {}),
+          gdb: gdbPort !== null,
+          extra: spec.appendExtra ?? [],
+        }),
+      memoryMiB: spec.memoryMiB ?? (spec.crashkernelMiB ? 1024 : 512),
+      cpus: spec.cpus ?? 1,
+      serialSocket: join(runDir, 'serial.sock'),
+      qmpSocket: join(runDir, 'qmp.sock'),
+      ...(spec.disks ? { disks: spec.disks } : {}),
+      ...(spec.share ? { share: spec.share } : {}),
+      ...(gdbPort !== null ? { gdbPort } : {}),
+      ...(spec.paused ? { paused: true } : {}),
+    });
+    await writeJsonAtomic(join(runDir, 'vm.json'), {
+      id,
+      argv,
+      accel,
+      gdbPort,
+      startedAt: new Date().toISOString(),
+    });
+    const child = spawnTree(argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+      (resolve) => {
+        child.once('exit', (code, sig) => resolve({ code, signal: sig, stderr }));
+        child.once('error', () =>
+          resolve({ code: null, signal: null, stderr: stderr || 'QEMU could not start' }),
+        );
+      },
+    );
+    const kill = () => terminateTree(child);
+    const onAbort = () => kill();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void exited.then(() => signal?.removeEventListener('abort', onAbort));
+
+    const timeline = new BootTimeline(
+      (spec.markers ?? []).map((m) => ({ name: m.name, pattern: new RegExp(m.pattern) })),
+    );
+    let serial: SerialSocketSource;
+    let qmp: QmpClient;
+    try {
+      const failed = exited.then((e) => {
+        throw new LabError('IO', `QEMU exited at once: ${e.stderr.trim() || `status ${e.code}`}`);
+      });
+      [serial, qmp] = await Promise.race([
+        Promise.all([
+          SerialSocketSource.connect(join(runDir, 'serial.sock')),
+          QmpClient.connect(join(runDir, 'qmp.sock')),
+        ]),
+        failed,
+      ]);
+    } catch (error) {
+      kill();
+      throw error;
+    }
+    const vm = new RunningVm(id, argv, accel, gdbPort, runDir, serial, qmp, exited, kill);
+    const log = createWriteStream(join(runDir, 'console.log'));
+    const decoder = new TextDecoder();
+    serial.onData((chunk) => {
+      const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+      log.write(text);
+      vm.record(text, timeline.push(text));
+    });
+    void exited.then(async () => {
+      vm.record('', timeline.push('\n'));
+      log.end();
+      qmp.close();
+      await rm(join(runDir, 'serial.sock'), { force: true });
+      await rm(join(runDir, 'qmp.sock'), { force: true });
+    });
+    return vm;
+  }
+}
