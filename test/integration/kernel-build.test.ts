@@ -3,7 +3,6 @@
 // warm run is a cache hit; CI on a fresh machine builds from scratch.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JobManager } from '../../electron/lab/jobs';
@@ -12,6 +11,7 @@ import { KernelBuilder } from '../../electron/lab/kernel/kernel-builder';
 import { findSources } from '../../electron/lab/kernel/sources';
 import { Workspace } from '../../electron/lab/workspace';
 import { appRoot } from '../helpers/build';
+import { testWorkspaceRoot } from '../helpers/lab-kernel';
 import { waitFor } from '../helpers/temp';
 
 const workspaceRoot =
