@@ -14,8 +14,7 @@ import { appRoot } from '../helpers/build';
 import { testWorkspaceRoot } from '../helpers/lab-kernel';
 import { waitFor } from '../helpers/temp';
 
-const workspaceRoot =
-  process.env.KDLAB_TEST_WORKSPACE ?? join(homedir(), '.cache', 'kdlab-test', 'workspace');
+const workspaceRoot = testWorkspaceRoot;
 let workspace: Workspace;
 let builder: KernelBuilder;
 let jobs: JobManager;
