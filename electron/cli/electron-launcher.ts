@@ -1,7 +1,8 @@
 // `kdlab start`: the Electron app when its binary is here and there is a display, else the web mode.
 import { spawn } from 'node:child_process';
-import { constants, accessSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isExecutable } from '../lab/process';
 
 export type ElectronAvailability = { ok: true; binary: string } | { ok: false; reason: string };
 
@@ -31,15 +32,6 @@ export function findElectron(appRoot: string, env: NodeJS.ProcessEnv = process.e
 
 export function hasDisplay(env: NodeJS.ProcessEnv = process.env): boolean {
   return process.platform !== 'linux' || Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export function launchElectron(binary: string, appRoot: string): Promise<number> {

@@ -3,6 +3,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, sep, win32 } from 'node:path';
 import type { CustomScheme, Protocol } from 'electron';
+import { mimeTypes } from '../common/mime-types';
 import { contentSecurityPolicy } from '../common/csp';
 
 export const labScheme = 'lab';
@@ -27,29 +28,6 @@ export function isLabAppUrl(raw: string): boolean {
     url.protocol === `${labScheme}:` && url.host === labHost && url.username === '' && url.password === ''
   );
 }
-
-const mimeTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.otf': 'font/otf',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 export function mimeTypeFor(path: string): string {
   return mimeTypes[extname(path).toLowerCase()] ?? 'application/octet-stream';

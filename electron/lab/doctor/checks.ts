@@ -1,11 +1,12 @@
 // The doctor's checks. Each one runs the real thing (a tool's --version, a KVM boot, a Docker ping,
 // a port bind) and says, when something is missing or broken, the exact command that fixes it.
 import { constants } from 'node:fs';
-import { access, open, readdir, statfs } from 'node:fs/promises';
+import { access, readdir, statfs } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { CheckCategory, CheckStatus, DoctorCheck } from '../../common/types';
 import { findExecutable, runCommand } from '../process';
+import { readHead } from '../read-head';
 import { parseElf } from './elf';
 import { hostPackages, installCommand } from './host-packages';
 import type { HostPiece } from './host-packages';
@@ -165,7 +166,7 @@ const busyboxCheck: CheckDefinition = {
         install(ctx, 'busybox'),
       );
     }
-    const head = await readHead(path, 64 * 1024);
+    const head = await readHead(path, 64 * 1024).catch(() => null);
     const elf = head ? parseElf(head) : null;
     const result = await runCommand([path], { timeoutMs: 5_000, env: ctx.env }).catch(() => null);
     const version = result ? extractVersion(`${result.stdout}${result.stderr}`, /BusyBox v(\S+)/) : null;
@@ -181,21 +182,6 @@ const busyboxCheck: CheckDefinition = {
     return outcome('ok', `${path} (static, ${elf.machine})`, version);
   },
 };
-
-async function readHead(path: string, bytes: number): Promise<Uint8Array | null> {
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(bytes);
-      const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-      return buffer.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return null;
-  }
-}
 
 export function describeKvm(result: KvmProbeResult, isRoot: boolean): Outcome {
   const probe = result.probe ? ` (probe: ${result.probe}, ${(result.durationMs / 1000).toFixed(1)} s)` : '';

@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { LabError } from '../../common/errors';
 import { runCommand } from '../process';
+import { readHead } from '../read-head';
 import type { Workspace } from '../workspace';
 import { cacheKey, sha256File } from '../workspace';
 import { checkImage } from './image-checks';
@@ -39,17 +40,6 @@ export interface InitramfsImage {
 interface PlannedEntry extends ImageEntry {
   source?: string;
   device?: { kind: 'c' | 'b'; major: number; minor: number };
-}
-
-async function head(path: string, bytes = 32 * 1024 * 1024): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Libraries a host binary loads, from `ldd` (the loader's own answer, including transitive ones). */
@@ -111,7 +101,7 @@ export class ImageBuilder {
         type: 'file',
         mode: mode ?? info.mode & 0o7777,
         source,
-        content: await head(source),
+        content: await readHead(source, 32 * 1024 * 1024),
       });
     };
     const addHostFileWithLinks = async (hostPath: string) => {
