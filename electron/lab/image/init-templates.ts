@@ -10,11 +10,34 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 `;
 
+export type CrashTrigger =
+  | { kind: 'sysrq' }
+  | { kind: 'init-exit'; code: number }
+  | { kind: 'module'; file: string }
+  | { kind: 'none' };
+
+export const kdumpLoadedMarker = 'KDLAB-KDUMP-LOADED';
+
+function renderTrigger(trigger: CrashTrigger): string {
+  switch (trigger.kind) {
+    case 'sysrq':
+      return 'echo "kdlab: triggering a crash with sysrq c"\necho c > /proc/sysrq-trigger\n';
+    case 'init-exit':
+      return `echo "kdlab: init exits with status ${trigger.code}"\nexit ${trigger.code}\n`;
+    case 'module':
+      return `echo "kdlab: loading ${trigger.file}"\ninsmod /lib/modules/${trigger.file}\nexec /bin/sh\n`;
+    case 'none':
+      return 'exec /bin/sh\n';
+  }
+}
+
 export type InitTemplate =
   | { kind: 'shell' }
   | { kind: 'sysrq-crash' }
   | { kind: 'exit'; code: number }
   | { kind: 'capture'; target: 'virtio-disk' | '9p'; dumpLevel: number }
+  /** Loads the capture kernel with kexec -p, then crashes the way the lab asks. */
+  | { kind: 'kdump-armed'; trigger: CrashTrigger; captureAppend: string }
   | { kind: 'script'; text: string };
 
 export function renderInit(template: InitTemplate): string {
@@ -53,6 +76,16 @@ umount /mnt
 poweroff -f
 `;
     }
+    case 'kdump-armed':
+      return `${prologue}echo 1 > /proc/sys/kernel/sysrq
+grep "Crash kernel" /proc/iomem | sed 's/^/KDLAB-CRASHKERNEL: /'
+if kexec -p /boot/bzImage --initrd=/boot/capture.cpio.gz --append="${template.captureAppend}"; then
+  echo ${kdumpLoadedMarker}
+else
+  echo KDLAB-KDUMP-LOAD-FAILED
+fi
+echo ${initMarker}
+${renderTrigger(template.trigger)}`;
     case 'script':
       return template.text;
   }

@@ -1,0 +1,215 @@
+// sysrq (or another trigger) → kdump → vmcore on the host, for real: the lab kernel boots with
+// crashkernel=, its init loads the same bzImage as capture kernel with `kexec -p`, crashes; the
+// capture kernel's init writes `makedumpfile -l -d LEVEL /proc/vmcore` to an ext4 virtio disk and
+// powers off; kdlab extracts the dump with debugfs (no mount, no root) into the vmcore library.
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabError } from '../../common/errors';
+import { ImageBuilder } from '../image/initramfs';
+import type { CrashTrigger } from '../image/init-templates';
+import type { KernelArtifacts } from '../kernel/kernel-builder';
+import type { Progress } from '../jobs';
+import { runCommand } from '../process';
+import { VmRunner } from '../vm/vm-runner';
+import type { Workspace } from '../workspace';
+import { writeJsonAtomic } from '../workspace';
+import { adviseCrashkernel, parseCrashKernelRange } from './crashkernel';
+
+export interface CaptureSpec {
+  kernel: KernelArtifacts;
+  trigger: CrashTrigger;
+  memoryMiB?: number;
+  dumpLevel?: number;
+  /** Override the advisor (e.g. the "crashkernel too small" lab). */
+  crashkernelMiB?: number;
+  modules?: string[];
+  timeoutMs?: number;
+}
+
+export interface VmcoreMeta {
+  id: string;
+  kernelRelease: string;
+  buildId: string | null;
+  kernelKey: string;
+  createdAt: string;
+  trigger: CrashTrigger;
+  dumpLevel: number;
+  size: number;
+  guestMemoryMiB: number;
+  crashkernelMiB: number;
+  panic: string | null;
+  /** Wall-clock milliseconds from QEMU start to the panic, and from the panic to the vmcore on the host. */
+  timings: { bootToPanicMs: number | null; panicToHostMs: number | null };
+}
+
+export interface CapturedVmcore {
+  dir: string;
+  vmcore: string;
+  consoleLog: string;
+  captureDmesg: string | null;
+  meta: VmcoreMeta;
+}
+
+export class KdumpCapture {
+  readonly #images: ImageBuilder;
+  readonly #vms: VmRunner;
+
+  constructor(private readonly workspace: Workspace) {
+    this.#images = new ImageBuilder(workspace);
+    this.#vms = new VmRunner(workspace);
+  }
+
+  async capture(spec: CaptureSpec, progress: Progress, signal: AbortSignal): Promise<CapturedVmcore> {
+    const memoryMiB = spec.memoryMiB ?? 1024;
+    const dumpLevel = spec.dumpLevel ?? 31;
+    const kernel = spec.kernel;
+
+    progress.report({ fraction: 0.05, message: 'Building the capture initramfs (makedumpfile)' });
+    const capture = await this.#images.buildInitramfs(
+      { init: { kind: 'capture', target: 'virtio-disk', dumpLevel }, binaries: ['/usr/bin/makedumpfile'] },
+      kernel.genInitCpio,
+      signal,
+    );
+    const advice = adviseCrashkernel(memoryMiB, (await stat(kernel.bzImage)).size, capture.size);
+    const crashkernelMiB = spec.crashkernelMiB ?? advice.mib;
+    progress.log(`crashkernel=${crashkernelMiB}M (${spec.crashkernelMiB ? 'as asked' : advice.reasoning})\n`);
+
+    progress.report({ fraction: 0.15, message: 'Building the lab initramfs (kexec, capture kernel)' });
+    const captureAppend = 'console=ttyS0,115200 irqpoll nr_cpus=1 reset_devices panic=-1 kdlab_capture=1';
+    const lab = await this.#images.buildInitramfs(
+      {
+        init: { kind: 'kdump-armed', trigger: spec.trigger, captureAppend },
+        binaries: ['/usr/sbin/kexec'],
+        ...(spec.modules ? { modules: spec.modules } : {}),
+        files: [
+          { source: kernel.bzImage, path: '/boot/bzImage', mode: 0o644 },
+          { source: capture.path, path: '/boot/capture.cpio.gz', mode: 0o644 },
+        ],
+      },
+      kernel.genInitCpio,
+      signal,
+    );
+
+    // The dump disk: sparse, large enough for an unfiltered dump of the guest's memory.
+    const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 6)}`;
+    const staging = join(this.workspace.vmcoresDir, `.staging-${id}`);
+    await mkdir(staging, { recursive: true });
+    try {
+      const disk = join(staging, 'dump-disk.img');
+      await writeFile(disk, '');
+      await truncate(disk, (memoryMiB + 64) * 1024 * 1024);
+      const mkfs = await runCommand(['mkfs.ext4', '-F', '-q', '-L', 'kdlab-dump', disk], {
+        installHint: 'apt-get install -y e2fsprogs',
+        signal,
+      });
+      if (mkfs.exitCode !== 0) throw new LabError('IO', `mkfs.ext4 failed: ${mkfs.stderr.trim()}`);
+
+      progress.report({ fraction: 0.25, message: `Booting with crashkernel=${crashkernelMiB}M` });
+      const vm = await this.#vms.boot(
+        {
+          kernel: kernel.bzImage,
+          initrd: lab.path,
+          memoryMiB,
+          crashkernelMiB,
+          disks: [{ path: disk, format: 'raw' }],
+          markers: [
+            { name: 'kdump-loaded', pattern: 'KDLAB-KDUMP-LOADED' },
+            { name: 'kdump-load-failed', pattern: 'KDLAB-KDUMP-LOAD-FAILED' },
+            { name: 'capture-done', pattern: 'KDLAB-CAPTURE-DONE' },
+            { name: 'capture-failed', pattern: 'KDLAB-CAPTURE-FAILED' },
+          ],
+        },
+        signal,
+      );
+      const started = Date.now();
+      const timeout = spec.timeoutMs ?? 120_000;
+      const loaded = await vm.waitFor(
+        (m) => m.kind === 'marker' && (m.detail === 'kdump-loaded' || m.detail === 'kdump-load-failed'),
+        timeout,
+      );
+      const range = parseCrashKernelRange(vm.consoleText);
+      if (loaded.detail === 'kdump-load-failed') {
+        vm.stop();
+        const reserved = range
+          ? `${range.mib} MiB were reserved`
+          : 'no "Crash kernel" range is in /proc/iomem';
+        throw new LabError(
+          'UNAVAILABLE',
+          `kexec -p could not load the capture kernel: ${reserved}, and the capture kernel with its initramfs needs about ${advice.mib} MiB.`,
+          `Use crashkernel=${advice.mib}M (${advice.reasoning}).`,
+        );
+      }
+      progress.report({ fraction: 0.4, message: 'Capture kernel loaded; crashing the guest' });
+      const panic = await vm.waitFor(
+        (m) => m.kind === 'panic' || m.kind === 'oops' || m.kind === 'bug' || m.kind === 'kill-init',
+        timeout,
+      );
+      const panicAt = Date.now();
+      progress.report({
+        fraction: 0.55,
+        message: `Crashed (${panic.detail ?? panic.kind}); capture kernel writing the dump`,
+      });
+      const done = await vm.waitFor(
+        (m) => m.kind === 'marker' && (m.detail === 'capture-done' || m.detail === 'capture-failed'),
+        timeout,
+      );
+      const exit = await vm.exited;
+      if (done.detail === 'capture-failed') {
+        throw new LabError(
+          'IO',
+          `The capture kernel could not write the dump: ${done.line}`,
+          "The console log in the job shows the capture kernel's messages.",
+        );
+      }
+      void exit;
+
+      progress.report({ fraction: 0.85, message: 'Extracting the vmcore from the dump disk (debugfs)' });
+      const vmcore = join(staging, 'vmcore');
+      const dumped = await runCommand(['debugfs', '-R', `dump /vmcore ${vmcore}`, disk], {
+        installHint: 'apt-get install -y e2fsprogs',
+        signal,
+      });
+      if (dumped.exitCode !== 0 || !(await stat(vmcore).catch(() => null))) {
+        throw new LabError('IO', `debugfs could not extract the vmcore: ${dumped.stderr.trim()}`);
+      }
+      const dmesgFile = join(staging, 'capture-dmesg.txt');
+      await runCommand(['debugfs', '-R', `dump /capture-dmesg.txt ${dmesgFile}`, disk], { signal });
+      const hostAt = Date.now();
+      await rm(disk, { force: true });
+      await copyFile(join(vm.runDir, 'console.log'), join(staging, 'console.log'));
+
+      const panicMilestone = vm.milestones.find((m) => m.kind === 'panic');
+      const meta: VmcoreMeta = {
+        id,
+        kernelRelease: kernel.manifest.kernelRelease,
+        buildId: kernel.manifest.buildId,
+        kernelKey: kernel.key,
+        createdAt: new Date().toISOString(),
+        trigger: spec.trigger,
+        dumpLevel,
+        size: (await stat(vmcore)).size,
+        guestMemoryMiB: memoryMiB,
+        crashkernelMiB,
+        panic: panicMilestone?.detail ?? null,
+        timings: { bootToPanicMs: panicAt - started, panicToHostMs: hostAt - panicAt },
+      };
+      await writeJsonAtomic(join(staging, 'meta.json'), meta);
+      const dir = join(this.workspace.vmcoresDir, id);
+      await rename(staging, dir);
+      progress.report({ fraction: 1, message: `vmcore stored: ${(meta.size / 1024 / 1024).toFixed(1)} MiB` });
+      return {
+        dir,
+        vmcore: join(dir, 'vmcore'),
+        consoleLog: join(dir, 'console.log'),
+        captureDmesg: (await stat(join(dir, 'capture-dmesg.txt')).catch(() => null))
+          ? join(dir, 'capture-dmesg.txt')
+          : null,
+        meta,
+      };
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+// sysrq → kdump → vmcore on the host → crash reads it, on the real lab kernel under QEMU.
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { JobManager } from '../../electron/lab/jobs';
+import { KdumpCapture } from '../../electron/lab/kdump/kdump-capture';
+import { adviseCrashkernel, parseCrashKernelRange } from '../../electron/lab/kdump/crashkernel';
+import type { KernelArtifacts } from '../../electron/lab/kernel/kernel-builder';
+import type { Workspace } from '../../electron/lab/workspace';
+import { labKernel } from '../helpers/lab-kernel';
+
+let workspace: Workspace;
+let kernel: KernelArtifacts;
+let jobs: JobManager;
+
+beforeAll(async () => {
+  ({ workspace, kernel, jobs } = await labKernel());
+}, 1_800_000);
+
+describe('kdump capture', () => {
+  it('captures a sysrq crash into the vmcore library, and crash reads the panic from it', async () => {
+    const captured = await jobs.withProgress({ title: 'Capture', kind: 'capture' }, (progress, signal) =>
+      new KdumpCapture(workspace).capture({ kernel, trigger: { kind: 'sysrq' } }, progress, signal),
+    );
+    expect(captured.meta).toMatchObject({
+      panic: 'sysrq triggered crash',
+      dumpLevel: 31,
+      kernelRelease: kernel.manifest.kernelRelease,
+    });
+    expect(captured.meta.size).toBeGreaterThan(1024 * 1024);
+    expect(captured.meta.size).toBeLessThan(captured.meta.guestMemoryMiB * 1024 * 1024);
+    const console = readFileSync(captured.consoleLog, 'utf8');
+    expect(parseCrashKernelRange(console)?.mib).toBe(captured.meta.crashkernelMiB);
+    expect(console).toContain('KDLAB-CAPTURE-DONE');
+    const sys = await crashCommands(kernel.vmlinux, captured.vmcore, ['sys', 'bt']);
+    expect(sys).toMatch(/PANIC: "Kernel panic - not syncing: sysrq triggered crash"/);
+    expect(sys).toMatch(/__handle_sysrq at .*\n.*write_sysrq_trigger/);
+  }, 300_000);
+
+  it('says what to reserve when crashkernel= is too small for the capture kernel', async () => {
+    const error = await jobs
+      .withProgress({ title: 'Capture', kind: 'capture' }, (progress, signal) =>
+        new KdumpCapture(workspace).capture(
+          { kernel, trigger: { kind: 'sysrq' }, crashkernelMiB: 8 },
+          progress,
+          signal,
+        ),
+      )
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('kexec -p could not load the capture kernel'),
+      hint: expect.stringMatching(/Use crashkernel=\d+M/),
+    });
+  }, 300_000);
+
+  it('advises a reservation that grows with the capture kernel and initramfs', () => {
+    const small = adviseCrashkernel(1024, 3 * 1024 * 1024, 4 * 1024 * 1024);
+    const large = adviseCrashkernel(1024, 12 * 1024 * 1024, 40 * 1024 * 1024);
+    expect(small.mib).toBeGreaterThanOrEqual(96);
+    expect(large.mib).toBeGreaterThan(small.mib);
+    expect(adviseCrashkernel(256, 12 * 1024 * 1024, 40 * 1024 * 1024).reasoning).toMatch(
+      /give the guest more memory/,
+    );
+  });
+});
+
+async function crashCommands(vmlinux: string, vmcore: string, commands: string[]): Promise<string> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn('crash', ['-s', vmlinux, vmcore], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('error', reject);
+    child.once('exit', () => resolve(out));
+    child.stdin.end(`${commands.join('\n')}\nquit\n`);
+  });
+}
