@@ -1,33 +1,17 @@
 // The `kdlab` command line. Every command runs on the same engine as the app (createLabBackend).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
 import { LabError } from '../common/errors';
 import type { DoctorReport } from '../common/types';
 import { readAppVersion } from '../lab/app-root';
 import { createLabBackend } from '../lab/lab-backend';
-import type { LabBackend } from '../lab/lab-backend';
 import type { KernelBuildSpec } from '../lab/kernel/kernel-builder';
 import { findSources } from '../lab/kernel/sources';
 import { startWebServer } from '../server/web-server';
 import { findElectron, hasDisplay, launchElectron } from './electron-launcher';
-import { ProgressRenderer } from './progress-renderer';
-
-export interface CliContext {
-  appRoot: string;
-  stdout?: NodeJS.WriteStream;
-  stderr?: NodeJS.WriteStream;
-  env?: NodeJS.ProcessEnv;
-}
-
-type OptionValues = Record<string, string | boolean | string[] | undefined>;
-
-interface Command {
-  summary: string;
-  usage: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(values: OptionValues, ctx: Required<CliContext>): Promise<number>;
-}
+import { list, showJobs, withBackend } from './command';
+import type { CliContext, Command, OptionValues } from './command';
+import { extraCommands } from './commands';
 
 const statusMark: Record<string, string> = { ok: 'ok', warn: 'WARN', missing: 'MISSING', error: 'ERROR' };
 
@@ -50,35 +34,6 @@ export function formatDoctorReport(report: DoctorReport): string {
   lines.push('');
   lines.push(`${s.ok} ok, ${s.warn} warnings, ${s.missing} missing, ${s.error} errors`);
   return `${lines.join('\n')}\n`;
-}
-
-async function withBackend<T>(
-  ctx: Required<CliContext>,
-  mode: 'web' | 'electron',
-  fn: (backend: LabBackend) => Promise<T>,
-): Promise<T> {
-  const backend = await createLabBackend({
-    mode,
-    version: readAppVersion(ctx.appRoot),
-    appRoot: ctx.appRoot,
-    ...(ctx.env.KDLAB_HOME ? { workspaceRoot: ctx.env.KDLAB_HOME } : {}),
-  });
-  try {
-    return await fn(backend);
-  } finally {
-    await backend.dispose();
-  }
-}
-
-/** Mirrors a backend's jobs onto the terminal while `fn` runs. */
-function showJobs(backend: LabBackend, stream: NodeJS.WriteStream): () => void {
-  const renderer = new ProgressRenderer({ stream });
-  return backend.events.attach({
-    clientId: 'cli',
-    emit(event, payload) {
-      if (event === 'job.updated') renderer.update(payload as Parameters<ProgressRenderer['update']>[0]);
-    },
-  });
 }
 
 async function serve(values: OptionValues, ctx: Required<CliContext>, intro?: string): Promise<number> {
@@ -251,8 +206,9 @@ const commands: Record<string, Command> = {
   },
 };
 
+Object.assign(commands, extraCommands);
+
 async function kernelSpecFromOptions(values: OptionValues): Promise<KernelBuildSpec> {
-  const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
   let source = typeof values.source === 'string' ? values.source : null;
   if (!source) {
     const found = (await findSources()).filter((s) => s.kind === 'tarball' || s.kind === 'tree');
@@ -297,6 +253,8 @@ function help(): string {
   return `kdlab — a lab for Linux kernel debugging\n\nUsage: kdlab <command> [options]\n\nCommands:\n${list}\n\nRun kdlab <command> --help for a command's options.\n`;
 }
 
+export type { CliContext };
+
 export async function main(argv: string[], context: CliContext): Promise<number> {
   const ctx: Required<CliContext> = {
     appRoot: context.appRoot,
@@ -311,21 +269,23 @@ export async function main(argv: string[], context: CliContext): Promise<number>
     ctx.stdout.write(help());
     return name === undefined ? 2 : 0;
   }
-  if (name === '--version' || name === '-V') return commands.version!.run({}, ctx);
+  if (name === '--version' || name === '-V') return commands.version!.run({}, ctx, []);
   const command = commands[name];
   if (!command) {
     ctx.stderr.write(`kdlab: unknown command ${JSON.stringify(name)}\n\n${help()}`);
     return 2;
   }
   let values: OptionValues;
+  let positionals: string[];
   try {
     const parsed = parseArgs({
       args: rest,
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command.positionals === true,
     });
     values = parsed.values;
+    positionals = parsed.positionals;
   } catch (error) {
     ctx.stderr.write(`kdlab ${name}: ${(error as Error).message}\n\nUsage: ${command.usage}\n`);
     return 2;
@@ -335,7 +295,7 @@ export async function main(argv: string[], context: CliContext): Promise<number>
     return 0;
   }
   try {
-    return await command.run(values, ctx);
+    return await command.run(values, ctx, positionals);
   } catch (error) {
     if (error instanceof LabError) {
       ctx.stderr.write(`kdlab ${name}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`);

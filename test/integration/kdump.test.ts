@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobManager } from '../../electron/lab/jobs';
 import { KdumpCapture } from '../../electron/lab/kdump/kdump-capture';
 import { adviseCrashkernel, parseCrashKernelRange } from '../../electron/lab/kdump/crashkernel';
+import { VmcoreLibrary } from '../../electron/lab/kdump/vmcore-library';
 import type { KernelArtifacts } from '../../electron/lab/kernel/kernel-builder';
 import type { Workspace } from '../../electron/lab/workspace';
 import { labKernel } from '../helpers/lab-kernel';
@@ -28,9 +29,17 @@ describe('kdump capture', () => {
     });
     expect(captured.meta.size).toBeGreaterThan(1024 * 1024);
     expect(captured.meta.size).toBeLessThan(captured.meta.guestMemoryMiB * 1024 * 1024);
-    const console = readFileSync(captured.consoleLog, 'utf8');
+    const console = readFileSync(captured.consoleLog ?? '', 'utf8');
     expect(parseCrashKernelRange(console)?.mib).toBe(captured.meta.crashkernelMiB);
     expect(console).toContain('KDLAB-CAPTURE-DONE');
+    expect(captured.captureDmesg).not.toBeNull();
+    const library = new VmcoreLibrary(workspace);
+    const listed = (await library.list()).find((e) => e.meta.id === captured.meta.id);
+    expect(listed?.meta).toMatchObject({
+      method: 'kdump',
+      vmlinux: kernel.vmlinux,
+      trigger: { kind: 'sysrq' },
+    });
     const sys = await crashCommands(kernel.vmlinux, captured.vmcore, ['sys', 'bt']);
     expect(sys).toMatch(/PANIC: "Kernel panic - not syncing: sysrq triggered crash"/);
     expect(sys).toMatch(/__handle_sysrq at .*\n.*write_sysrq_trigger/);

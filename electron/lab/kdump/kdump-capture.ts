@@ -2,8 +2,7 @@
 // crashkernel=, its init loads the same bzImage as capture kernel with `kexec -p`, crashes; the
 // capture kernel's init writes `makedumpfile -l -d LEVEL /proc/vmcore` to an ext4 virtio disk and
 // powers off; kdlab extracts the dump with debugfs (no mount, no root) into the vmcore library.
-import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../../common/errors';
 import { ImageBuilder } from '../image/initramfs';
@@ -13,8 +12,9 @@ import type { Progress } from '../jobs';
 import { runCommand } from '../process';
 import { VmRunner } from '../vm/vm-runner';
 import type { Workspace } from '../workspace';
-import { writeJsonAtomic } from '../workspace';
 import { adviseCrashkernel, parseCrashKernelRange } from './crashkernel';
+import { VmcoreLibrary } from './vmcore-library';
+import type { VmcoreEntry, VmcoreMeta } from './vmcore-library';
 
 export interface CaptureSpec {
   kernel: KernelArtifacts;
@@ -27,37 +27,17 @@ export interface CaptureSpec {
   timeoutMs?: number;
 }
 
-export interface VmcoreMeta {
-  id: string;
-  kernelRelease: string;
-  buildId: string | null;
-  kernelKey: string;
-  createdAt: string;
-  trigger: CrashTrigger;
-  dumpLevel: number;
-  size: number;
-  guestMemoryMiB: number;
-  crashkernelMiB: number;
-  panic: string | null;
-  /** Wall-clock milliseconds from QEMU start to the panic, and from the panic to the vmcore on the host. */
-  timings: { bootToPanicMs: number | null; panicToHostMs: number | null };
-}
-
-export interface CapturedVmcore {
-  dir: string;
-  vmcore: string;
-  consoleLog: string;
-  captureDmesg: string | null;
-  meta: VmcoreMeta;
-}
+export type CapturedVmcore = VmcoreEntry;
 
 export class KdumpCapture {
   readonly #images: ImageBuilder;
   readonly #vms: VmRunner;
+  readonly #library: VmcoreLibrary;
 
-  constructor(private readonly workspace: Workspace) {
+  constructor(workspace: Workspace) {
     this.#images = new ImageBuilder(workspace);
     this.#vms = new VmRunner(workspace);
+    this.#library = new VmcoreLibrary(workspace);
   }
 
   async capture(spec: CaptureSpec, progress: Progress, signal: AbortSignal): Promise<CapturedVmcore> {
@@ -92,9 +72,8 @@ export class KdumpCapture {
     );
 
     // The dump disk: sparse, large enough for an unfiltered dump of the guest's memory.
-    const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 6)}`;
-    const staging = join(this.workspace.vmcoresDir, `.staging-${id}`);
-    await mkdir(staging, { recursive: true });
+    const id = this.#library.newId();
+    const staging = await this.#library.stage(id);
     try {
       const disk = join(staging, 'dump-disk.img');
       await writeFile(disk, '');
@@ -185,7 +164,10 @@ export class KdumpCapture {
         kernelRelease: kernel.manifest.kernelRelease,
         buildId: kernel.manifest.buildId,
         kernelKey: kernel.key,
+        vmlinux: kernel.vmlinux,
         createdAt: new Date().toISOString(),
+        method: 'kdump',
+        format: 'kdump-lzo',
         trigger: spec.trigger,
         dumpLevel,
         size: (await stat(vmcore)).size,
@@ -194,21 +176,11 @@ export class KdumpCapture {
         panic: panicMilestone?.detail ?? null,
         timings: { bootToPanicMs: panicAt - started, panicToHostMs: hostAt - panicAt },
       };
-      await writeJsonAtomic(join(staging, 'meta.json'), meta);
-      const dir = join(this.workspace.vmcoresDir, id);
-      await rename(staging, dir);
+      const entry = await this.#library.commit(staging, meta);
       progress.report({ fraction: 1, message: `vmcore stored: ${(meta.size / 1024 / 1024).toFixed(1)} MiB` });
-      return {
-        dir,
-        vmcore: join(dir, 'vmcore'),
-        consoleLog: join(dir, 'console.log'),
-        captureDmesg: (await stat(join(dir, 'capture-dmesg.txt')).catch(() => null))
-          ? join(dir, 'capture-dmesg.txt')
-          : null,
-        meta,
-      };
+      return entry;
     } catch (error) {
-      await rm(staging, { recursive: true, force: true });
+      await this.#library.discard(staging);
       throw error;
     }
   }

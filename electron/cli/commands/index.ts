@@ -1,0 +1,4 @@
+// Subcommands that live in their own files (one per command family), merged into the CLI's table.
+import type { Command } from '../command';
+
+export const extraCommands: Record<string, Command> = {};
