@@ -95,3 +95,25 @@ export const terminalFlow = {
   batchIntervalMs: 16,
   batchMaxChars: 200_000,
 } as const;
+
+export interface VmMilestone {
+  kind: string;
+  atMs: number;
+  line: string;
+  detail: string | null;
+}
+
+export interface VmInfo {
+  id: string;
+  state: 'running' | 'paused' | 'panicked' | 'stopped';
+  kernelKey: string;
+  kernelRelease: string;
+  accel: 'kvm' | 'tcg';
+  /** Why this accelerator (the KVM probe's verdict). */
+  accelReason: string;
+  gdbPort: number | null;
+  argv: string[];
+  startedAt: string;
+  milestones: VmMilestone[];
+  runDir: string;
+}

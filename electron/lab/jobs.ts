@@ -238,3 +238,21 @@ export class JobManager {
     record.pendingUpdate ??= setTimeout(() => this.#emitNow(record), wait);
   }
 }
+
+/** A step of a larger job: its 0..1 progress maps onto [from, to] of the parent, its messages prefixed. */
+export function subProgress(parent: Progress, from: number, to: number, prefix = ''): Progress {
+  return {
+    report(update) {
+      const fraction =
+        update.fraction === undefined || update.fraction === null
+          ? update.fraction
+          : from + (to - from) * Math.min(1, Math.max(0, update.fraction));
+      parent.report({
+        ...update,
+        ...(fraction !== undefined ? { fraction } : {}),
+        ...(update.message !== undefined ? { message: `${prefix}${update.message}` } : {}),
+      });
+    },
+    log: (text) => parent.log(text),
+  };
+}

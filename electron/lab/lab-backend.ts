@@ -11,7 +11,12 @@ import type { ApiHandlers, Dispatch } from './dispatcher';
 import { Doctor } from './doctor/doctor';
 import { EventBus } from './event-bus';
 import { JobManager } from './jobs';
+import { ImageBuilder } from './image/initramfs';
+import { KdumpCapture } from './kdump/kdump-capture';
+import { VmcoreLibrary } from './kdump/vmcore-library';
 import { KernelBuilder } from './kernel/kernel-builder';
+import { VmRunner } from './vm/vm-runner';
+import { VmSessions } from './vm/vm-sessions';
 import { TerminalService } from './terminals/terminal-service';
 import type { SourceFactory } from './terminals/terminal-service';
 import { Workspace, defaultWorkspaceRoot } from './workspace';
@@ -36,6 +41,11 @@ export interface LabBackend {
   readonly doctor: Doctor;
   readonly terminals: TerminalService;
   readonly kernels: KernelBuilder;
+  readonly images: ImageBuilder;
+  readonly vmRunner: VmRunner;
+  readonly vms: VmSessions;
+  readonly vmcores: VmcoreLibrary;
+  readonly capture: KdumpCapture;
   readonly appRoot: string;
   dispose(): Promise<void>;
 }
@@ -64,6 +74,11 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
   );
 
   const kernels = new KernelBuilder(workspace, join(appRoot, 'lab-images', 'kconfig'));
+  const images = new ImageBuilder(workspace);
+  const vmRunner = new VmRunner(workspace);
+  const vms = new VmSessions(vmRunner, kernels, images, (info) => events.broadcast('vm.updated', info));
+  const vmcores = new VmcoreLibrary(workspace);
+  const capture = new KdumpCapture(workspace);
 
   const appInfo: AppInfo = {
     name: 'kdlab',
@@ -119,9 +134,15 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     doctor,
     terminals,
     kernels,
+    images,
+    vmRunner,
+    vms,
+    vmcores,
+    capture,
     appRoot,
     async dispose() {
       terminals.dispose();
+      await vms.dispose();
       await jobs.dispose();
     },
   };

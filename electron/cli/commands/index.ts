@@ -1,4 +1,5 @@
 // Subcommands that live in their own files (one per command family), merged into the CLI's table.
 import type { Command } from '../command';
+import { pipelineCommands } from './pipeline';
 
-export const extraCommands: Record<string, Command> = {};
+export const extraCommands: Record<string, Command> = { ...pipelineCommands };

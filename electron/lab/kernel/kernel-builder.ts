@@ -352,6 +352,38 @@ export class KernelBuilder {
     return this.#artifacts(key, kernels.entryDir(key), false);
   }
 
+  /** A kernel in the cache by its key (or a unique prefix of it). */
+  async load(keyOrPrefix: string): Promise<KernelArtifacts> {
+    const kernels = this.workspace.cache('kernels');
+    const all = await this.list();
+    const matches = all.filter((k) => k.key.startsWith(keyOrPrefix));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0)
+      throw new LabError(
+        'NOT_FOUND',
+        `No built kernel ${keyOrPrefix} in the cache (${kernels.dir}).`,
+        'kdlab kernel list shows the built kernels; kdlab kernel build makes one.',
+      );
+    throw new LabError('BAD_REQUEST', `${keyOrPrefix} matches ${matches.length} kernels; give more of the key.`);
+  }
+
+  /** Every complete kernel in the cache, newest first. */
+  async list(): Promise<KernelArtifacts[]> {
+    const kernels = this.workspace.cache('kernels');
+    const names = await readdir(kernels.dir).catch(() => [] as string[]);
+    const found: { artifacts: KernelArtifacts; createdAt: string }[] = [];
+    for (const name of names) {
+      if (name.startsWith('.') || name.includes('.old-')) continue;
+      const manifest = await kernels.lookup(name).catch(() => null);
+      if (!manifest) continue;
+      found.push({
+        artifacts: await this.#artifacts(name, kernels.entryDir(name), true),
+        createdAt: manifest.createdAt,
+      });
+    }
+    return found.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((f) => f.artifacts);
+  }
+
   async #artifacts(key: string, dir: string, cacheHit: boolean): Promise<KernelArtifacts> {
     const manifest = JSON.parse(await readFile(join(dir, 'kernel.json'), 'utf8')) as KernelManifest;
     const modulesDir = join(dir, 'modules');

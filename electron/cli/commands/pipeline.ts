@@ -1,0 +1,403 @@
+// The pipeline's commands: kernel list, image initramfs, boot, gdb, vmcores, run.
+import { spawn } from 'node:child_process';
+import { LabError } from '../../common/errors';
+import { gdbArgv } from '../../lab/gdb/gdb-session';
+import type { InitTemplate } from '../../lab/image/init-templates';
+import { initMarker } from '../../lab/image/init-templates';
+import type { LabBackend } from '../../lab/lab-backend';
+import type { KernelArtifacts } from '../../lab/kernel/kernel-builder';
+import { loadPipeline } from '../../lab/pipeline/pipeline-file';
+import { runPipeline } from '../../lab/pipeline/run-pipeline';
+import type { Command, OptionValues } from '../command';
+import { list, runJob, str, withBackend } from '../command';
+
+const json = { type: 'boolean' } as const;
+const kernelOption = { type: 'string', short: 'k' } as const;
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+function integer(values: OptionValues, name: string, min: number, max: number): number | undefined {
+  const raw = str(values[name]);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new LabError('BAD_REQUEST', `--${name} must be a whole number from ${min} to ${max}, not ${raw}.`);
+  return n;
+}
+
+/** --kernel KEY (a prefix is enough), or the newest built kernel. */
+async function pickKernel(backend: LabBackend, values: OptionValues): Promise<KernelArtifacts> {
+  const key = str(values.kernel);
+  if (key) return backend.kernels.load(key);
+  const newest = (await backend.kernels.list())[0];
+  if (!newest)
+    throw new LabError(
+      'NOT_FOUND',
+      'No kernel has been built yet.',
+      'kdlab kernel build makes the lab kernel.',
+    );
+  return newest;
+}
+
+/** shell | sysrq | exit:N — the /init templates a user picks on the command line. */
+export function parseInitOption(value: string | undefined): InitTemplate {
+  if (value === undefined || value === 'shell') return { kind: 'shell' };
+  if (value === 'sysrq') return { kind: 'sysrq-crash' };
+  const exit = /^exit:(\d{1,3})$/.exec(value);
+  if (exit && Number(exit[1]) <= 255) return { kind: 'exit', code: Number(exit[1]) };
+  throw new LabError('BAD_REQUEST', `--init ${value}: expected shell, sysrq or exit:N (N from 0 to 255).`);
+}
+
+function print(ctx: { stdout: NodeJS.WriteStream }, values: OptionValues, data: unknown, text: string): void {
+  ctx.stdout.write(
+    values.json ? `${JSON.stringify(data, null, 2)}\n` : text.endsWith('\n') ? text : `${text}\n`,
+  );
+}
+
+export const pipelineCommands: Record<string, Command> = {
+  'kernel list': {
+    summary: 'List the kernels built in the workspace',
+    usage: 'kdlab kernel list [--json]',
+    options: { json },
+    run: (values, ctx) =>
+      withBackend(ctx, 'web', async (backend) => {
+        const kernels = await backend.kernels.list();
+        print(
+          ctx,
+          values,
+          kernels,
+          kernels.length === 0
+            ? 'No kernels built yet: kdlab kernel build'
+            : kernels
+                .map(
+                  (k) =>
+                    `${k.key.slice(0, 12)}  ${k.manifest.kernelRelease.padEnd(12)} ${k.manifest.base} + ${k.manifest.fragments.join(',')}  ${k.dir}`,
+                )
+                .join('\n'),
+        );
+        return 0;
+      }),
+  },
+  'image initramfs': {
+    summary: 'Pack a busybox initramfs (checked before boot) for a built kernel',
+    usage: `kdlab image initramfs [--kernel KEY] [--init shell|sysrq|exit:N] [--binary PATH]… [--module KO]… [--file SRC:DEST]… [--json]
+
+  --kernel KEY   the kernel whose gen_init_cpio packs it (default: the newest built)
+  --init T       the /init template: shell (default), sysrq (crash at once), exit:N (init exits with N)
+  --binary PATH  a host binary copied with its shared libraries (e.g. /usr/sbin/kexec); repeatable
+  --module KO    a kernel module put under /lib/modules; repeatable
+  --file S:D     a host file S put at D in the image; repeatable`,
+    options: {
+      kernel: kernelOption,
+      init: { type: 'string' },
+      binary: { type: 'string', multiple: true },
+      module: { type: 'string', multiple: true },
+      file: { type: 'string', multiple: true },
+      json,
+    },
+    run: (values, ctx) =>
+      withBackend(ctx, 'web', async (backend) => {
+        const kernel = await pickKernel(backend, values);
+        const files = list(values.file).map((f) => {
+          const at = f.lastIndexOf(':');
+          if (at <= 0 || !f.slice(at + 1).startsWith('/'))
+            throw new LabError('BAD_REQUEST', `--file ${f}: expected SOURCE:/path/in/image.`);
+          return { source: f.slice(0, at), path: f.slice(at + 1) };
+        });
+        const image = await runJob(
+          backend,
+          ctx,
+          values.json === true,
+          { title: 'Packing the initramfs', kind: 'image' },
+          (_p, signal) =>
+            backend.images.buildInitramfs(
+              {
+                init: parseInitOption(str(values.init)),
+                binaries: list(values.binary),
+                modules: list(values.module),
+                files,
+              },
+              kernel.genInitCpio,
+              signal,
+            ),
+        );
+        const warnings = image.checks.filter((c) => !c.ok);
+        print(
+          ctx,
+          values,
+          image,
+          [
+            `initramfs ${image.path}`,
+            `  ${mib(image.size)}, ${image.entries.length} entries${image.cacheHit ? ' (cache hit)' : ''}`,
+            `  checks: ${warnings.length === 0 ? 'all passed' : warnings.map((w) => w.message).join('; ')}`,
+          ].join('\n'),
+        );
+        return 0;
+      }),
+  },
+  boot: {
+    summary: 'Boot a built kernel under QEMU with its serial console here (gdb stub, crashkernel, -S)',
+    usage: `kdlab boot [--kernel KEY] [--initrd FILE | --init shell|sysrq|exit:N] [--memory MiB] [--cpus N] [--crashkernel MiB] [--gdb [--gdb-port N]] [--paused] [--accel auto|kvm|tcg] [--append ARG]… [--until PATTERN] [--timeout S] [--json]
+
+  The guest's console is attached to this terminal; Ctrl-] powers the guest off.
+  --gdb            start the gdb stub (port 1234, or --gdb-port N) and boot with nokaslr
+  --paused         stop at the first instruction (-S) until gdb continues (implies --gdb)
+  --until PATTERN  non-interactive: wait until the console matches PATTERN (a regular expression),
+                   print the boot timeline and power off; exit 1 on timeout or an unexpected panic
+  --timeout S      for --until (default 120)`,
+    options: {
+      kernel: kernelOption,
+      initrd: { type: 'string' },
+      init: { type: 'string' },
+      memory: { type: 'string', short: 'm' },
+      cpus: { type: 'string' },
+      crashkernel: { type: 'string' },
+      gdb: { type: 'boolean' },
+      'gdb-port': { type: 'string' },
+      paused: { type: 'boolean', short: 'S' },
+      accel: { type: 'string' },
+      append: { type: 'string', multiple: true },
+      until: { type: 'string' },
+      timeout: { type: 'string' },
+      json,
+    },
+    run: (values, ctx) =>
+      withBackend(ctx, 'web', async (backend) => {
+        const kernel = await pickKernel(backend, values);
+        const accel = str(values.accel) ?? 'auto';
+        if (!['auto', 'kvm', 'tcg'].includes(accel))
+          throw new LabError('BAD_REQUEST', `--accel ${accel}: expected auto, kvm or tcg.`);
+        let initrd = str(values.initrd);
+        if (!initrd) {
+          const image = await backend.images.buildInitramfs(
+            { init: parseInitOption(str(values.init)) },
+            kernel.genInitCpio,
+          );
+          initrd = image.path;
+        }
+        const gdbPort = integer(values, 'gdb-port', 1, 65535);
+        const memoryMiB = integer(values, 'memory', 64, 65536);
+        const cpus = integer(values, 'cpus', 1, 64);
+        const crashkernelMiB = integer(values, 'crashkernel', 8, 4096);
+        const until = str(values.until);
+        const pattern = until !== undefined ? new RegExp(until) : null;
+        const vm = await backend.vmRunner.boot({
+          kernel: kernel.bzImage,
+          initrd,
+          accel: accel as 'auto' | 'kvm' | 'tcg',
+          ...(memoryMiB ? { memoryMiB } : {}),
+          ...(cpus ? { cpus } : {}),
+          ...(crashkernelMiB ? { crashkernelMiB } : {}),
+          ...(values.gdb || values.paused ? { gdb: { port: gdbPort ?? 1234 } } : {}),
+          ...(values.paused ? { paused: true } : {}),
+          appendExtra: list(values.append),
+          markers: [
+            { name: 'init-ready', pattern: initMarker },
+            ...(until !== undefined ? [{ name: 'until', pattern: until }] : []),
+          ],
+        });
+        const header = [
+          `kdlab boot: ${kernel.manifest.kernelRelease} on ${vm.accel.accel.toUpperCase()} — ${vm.accel.reason}`,
+          vm.gdbPort !== null
+            ? `gdb stub on :${vm.gdbPort}${values.paused ? ' (paused at the first instruction)' : ''} — kdlab gdb --port ${vm.gdbPort}, or: gdb ${kernel.vmlinux} -ex 'target remote :${vm.gdbPort}'`
+            : '',
+          `console log: ${vm.runDir}/console.log`,
+        ].filter(Boolean);
+        if (pattern) {
+          if (!values.json) ctx.stderr.write(`${header.join('\n')}\n`);
+          const timeoutS = integer(values, 'timeout', 1, 3600) ?? 120;
+          const hit = await vm
+            .waitFor(
+              (m) => (m.kind === 'marker' && m.detail === 'until') || m.kind === 'panic',
+              timeoutS * 1000,
+            )
+            .catch((error: unknown) => error as LabError);
+          await vm.powerOff();
+          const ok = !(hit instanceof Error) && (hit.kind !== 'panic' || pattern.test(hit.line));
+          const result = {
+            ok,
+            matched: hit instanceof Error ? null : hit.line,
+            error: hit instanceof Error ? hit.message : null,
+            accel: vm.accel,
+            gdbPort: vm.gdbPort,
+            runDir: vm.runDir,
+            milestones: vm.milestones,
+          };
+          print(
+            ctx,
+            values,
+            result,
+            [
+              ...vm.milestones.map(
+                (m) => `${(m.atMs / 1000).toFixed(2).padStart(7)} s  ${m.kind.padEnd(10)} ${m.line.trim()}`,
+              ),
+              ok ? `matched: ${result.matched}` : `not matched: ${result.error ?? result.matched}`,
+            ].join('\n'),
+          );
+          return ok ? 0 : 1;
+        }
+        ctx.stderr.write(`${header.join('\n')}\nCtrl-] powers the guest off.\n\n`);
+        const stdin = process.stdin;
+        const raw = stdin.isTTY;
+        if (raw) stdin.setRawMode(true);
+        vm.serial.onData((chunk) => ctx.stdout.write(chunk));
+        const onInput = (data: Buffer) => {
+          if (data.includes(0x1d)) void vm.powerOff();
+          else vm.sendKeys(data.toString('utf8'));
+        };
+        stdin.on('data', onInput);
+        stdin.resume();
+        const exit = await vm.exited;
+        stdin.off('data', onInput);
+        if (raw) stdin.setRawMode(false);
+        stdin.pause();
+        const panic = vm.milestones.find((m) => m.kind === 'panic');
+        ctx.stderr.write(
+          `\nkdlab boot: QEMU exited${panic ? ` after a panic: ${panic.detail ?? ''}` : ''} (status ${exit.code ?? exit.signal}).\n`,
+        );
+        return 0;
+      }),
+  },
+  gdb: {
+    summary: "gdb on a guest's stub, with the kernel's lx- scripts loaded",
+    usage: `kdlab gdb [--kernel KEY | --vmlinux FILE] [--port N] [--host H] [--batch CMD]… [--print-argv]
+
+  Runs gdb vmlinux with add-auto-load-safe-path for the build's vmlinux-gdb.py and target remote :PORT.
+  --batch CMD    run CMD (repeatable) non-interactively and exit
+  --print-argv   print the gdb command line instead of running it`,
+    options: {
+      kernel: kernelOption,
+      vmlinux: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      batch: { type: 'string', multiple: true },
+      'print-argv': { type: 'boolean' },
+    },
+    run: (values, ctx) =>
+      withBackend(ctx, 'web', async (backend) => {
+        const vmlinux = str(values.vmlinux);
+        const kernel = vmlinux ? null : await pickKernel(backend, values);
+        const port = integer(values, 'port', 1, 65535) ?? 1234;
+        const batch = list(values.batch);
+        const argv = gdbArgv(
+          {
+            vmlinux: vmlinux ?? kernel!.vmlinux,
+            gdbScript: kernel?.gdbScript ?? null,
+            port,
+            ...(str(values.host) ? { host: str(values.host)! } : {}),
+          },
+          batch.length ? { batch } : {},
+        );
+        if (values['print-argv']) {
+          ctx.stdout.write(`${JSON.stringify(argv)}\n`);
+          return 0;
+        }
+        return new Promise<number>((resolve) => {
+          const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+          child.once('error', () => {
+            ctx.stderr.write('kdlab gdb: gdb is not installed — apt-get install -y gdb\n');
+            resolve(1);
+          });
+          child.once('exit', (code) => resolve(code ?? 1));
+        });
+      }),
+  },
+  vmcores: {
+    summary: 'The vmcore library: list, show ID, rm ID',
+    usage: 'kdlab vmcores [list | show ID | rm ID] [--json]',
+    options: { json },
+    positionals: true,
+    run: (values, ctx, positionals) =>
+      withBackend(ctx, 'web', async (backend) => {
+        const [action = 'list', id] = positionals;
+        if (action === 'list') {
+          const entries = await backend.vmcores.list();
+          print(
+            ctx,
+            values,
+            entries,
+            entries.length === 0
+              ? 'The vmcore library is empty: kdlab run recipes/pipelines/sysrq-kdump.yaml captures one.'
+              : entries
+                  .map(
+                    (e) =>
+                      `${e.meta.id}  ${e.meta.kernelRelease}  ${e.meta.trigger.kind.padEnd(9)} ${(e.meta.method ?? 'kdump').padEnd(17)} -d ${e.meta.dumpLevel ?? '-'}  ${mib(e.meta.size).padStart(10)}  ${e.meta.panic ?? ''}`,
+                  )
+                  .join('\n'),
+          );
+          return 0;
+        }
+        if ((action === 'show' || action === 'rm') && id) {
+          const entry = await backend.vmcores.get(id);
+          if (action === 'rm') {
+            await backend.vmcores.remove(id);
+            print(ctx, values, { removed: id }, `removed ${entry.dir}`);
+            return 0;
+          }
+          print(
+            ctx,
+            values,
+            entry,
+            [
+              `vmcore   ${entry.vmcore} (${mib(entry.meta.size)}, ${entry.meta.guestMemoryMiB} MiB guest)`,
+              `kernel   ${entry.meta.kernelRelease} (build id ${entry.meta.buildId ?? 'unknown'})`,
+              `vmlinux  ${entry.meta.vmlinux ?? '(not recorded)'}`,
+              `panic    ${entry.meta.panic ?? '(none seen)'}`,
+              `trigger  ${entry.meta.trigger.kind}, captured ${entry.meta.createdAt}`,
+              `console  ${entry.consoleLog ?? '(none)'}`,
+              `capture  ${entry.captureDmesg ?? '(none)'}`,
+            ].join('\n'),
+          );
+          return 0;
+        }
+        throw new LabError(
+          'BAD_REQUEST',
+          `kdlab vmcores ${positionals.join(' ')}: expected list, show ID or rm ID.`,
+        );
+      }),
+  },
+  run: {
+    summary: 'Run a pipeline file: build → image → boot → trigger → capture, in one go',
+    usage: `kdlab run PIPELINE.yaml [--json]
+
+  Example pipelines are in recipes/pipelines/. Prints progress and, at the end, where the vmcore
+  and the logs are.`,
+    options: { json },
+    positionals: true,
+    run: async (values, ctx, positionals) => {
+      if (positionals.length !== 1)
+        throw new LabError(
+          'BAD_REQUEST',
+          'kdlab run needs one pipeline file, e.g. kdlab run recipes/pipelines/sysrq-kdump.yaml',
+        );
+      const loaded = await loadPipeline(positionals[0]!);
+      return withBackend(ctx, 'web', async (backend) => {
+        const result = await runJob(
+          backend,
+          ctx,
+          values.json === true,
+          { title: `Pipeline ${positionals[0]!}`, kind: 'pipeline' },
+          (progress, signal) =>
+            runPipeline(loaded, { kernels: backend.kernels, capture: backend.capture }, progress, signal),
+        );
+        const m = result.vmcore.meta;
+        print(
+          ctx,
+          values,
+          result,
+          [
+            `kernel   ${result.kernel.release}${result.kernel.cacheHit ? ' (cache hit)' : ''}  ${result.kernel.dir}`,
+            `panic    ${m.panic ?? '(none seen)'}`,
+            `vmcore   ${result.vmcore.vmcore}  (${mib(m.size)} of ${m.guestMemoryMiB} MiB, makedumpfile -d ${m.dumpLevel})`,
+            `console  ${result.vmcore.consoleLog ?? ''}`,
+            result.vmcore.captureDmesg ? `capture  ${result.vmcore.captureDmesg}` : '',
+            `timing   boot→panic ${((m.timings.bootToPanicMs ?? 0) / 1000).toFixed(1)} s, panic→vmcore on host ${((m.timings.panicToHostMs ?? 0) / 1000).toFixed(1)} s`,
+            `next     crash ${result.kernel.vmlinux} ${result.vmcore.vmcore}`,
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        );
+        return 0;
+      });
+    },
+  },
+};

@@ -1,0 +1,95 @@
+// gdb on a guest's stub: `gdb vmlinux` with the build's vmlinux-gdb.py allowed by
+// add-auto-load-safe-path (so lx-dmesg, lx-ps, lx-symbols load), then `target remote :PORT`.
+// The argv is built by a pure function; the interactive session runs under node-pty, and a batch
+// mode (one gdb process, commands in order) serves recipes, the CLI's --batch and tests.
+import { dirname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { LabError } from '../../common/errors';
+import { findExecutable, runCommand } from '../process';
+import { PtyTerminalSource } from '../terminals/pty-source';
+
+export interface GdbTarget {
+  vmlinux: string;
+  /** vmlinux-gdb.py from the kernel build; its folder is allowed for auto-loading. */
+  gdbScript?: string | null;
+  port: number;
+  host?: string;
+}
+
+/** The common commands of the Debugger view and their meaning (shown as buttons). */
+export const gdbQuickCommands = [
+  { command: 'bt', title: 'Backtrace' },
+  { command: 'info registers', title: 'Registers' },
+  { command: 'lx-dmesg', title: 'Kernel log' },
+  { command: 'lx-ps', title: 'Tasks' },
+  { command: 'continue', title: 'Continue' },
+  { command: 'hbreak start_kernel', title: 'Break at start_kernel' },
+] as const;
+
+export function gdbArgv(target: GdbTarget, options: { batch?: string[] } = {}): string[] {
+  const argv = ['gdb', '-q', '-nx'];
+  if (options.batch) argv.push('-batch');
+  if (target.gdbScript) {
+    argv.push('-iex', `add-auto-load-safe-path ${dirname(target.gdbScript)}`);
+  }
+  // A kernel is not a userspace program: no confirmation prompts, no pager in the terminal.
+  argv.push('-iex', 'set confirm off', '-iex', 'set pagination off');
+  argv.push('-ex', `target remote ${target.host ?? 'localhost'}:${target.port}`);
+  for (const command of options.batch ?? []) argv.push('-ex', command);
+  argv.push(target.vmlinux);
+  return argv;
+}
+
+async function check(target: GdbTarget): Promise<string> {
+  const gdb = findExecutable('gdb');
+  if (!gdb) throw new LabError('TOOL_MISSING', 'gdb is not installed.', 'apt-get install -y gdb');
+  if (!(await stat(target.vmlinux).catch(() => null)))
+    throw new LabError(
+      'NOT_FOUND',
+      `${target.vmlinux} does not exist.`,
+      'gdb needs the vmlinux with debug info of the kernel the guest runs (kdlab kernel build prints it).',
+    );
+  return gdb;
+}
+
+/** An interactive gdb in a pseudo-terminal, ready to plug into the terminal service. */
+export async function openGdbTerminal(
+  target: GdbTarget,
+  size: { cols: number; rows: number },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ source: PtyTerminalSource; argv: string[]; title: string }> {
+  const gdb = await check(target);
+  const argv = gdbArgv(target);
+  const source = new PtyTerminalSource({
+    file: gdb,
+    args: argv.slice(1),
+    cwd: dirname(target.vmlinux),
+    env: { ...env, TERM: 'xterm-256color' },
+    cols: size.cols,
+    rows: size.rows,
+  });
+  return { source, argv, title: `gdb :${target.port}` };
+}
+
+/** Runs commands in one gdb process and returns what it printed. */
+export async function runGdbBatch(
+  target: GdbTarget,
+  commands: string[],
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ output: string; exitCode: number | null }> {
+  await check(target);
+  const argv = gdbArgv(target, { batch: commands });
+  const result = await runCommand(argv, {
+    timeoutMs: options.timeoutMs ?? 120_000,
+    ...(options.signal ? { signal: options.signal } : {}),
+    installHint: 'apt-get install -y gdb',
+  });
+  const output = `${result.stdout}${result.stderr}`;
+  if (/Connection refused|Connection timed out/.test(output))
+    throw new LabError(
+      'UNAVAILABLE',
+      `gdb could not connect to the stub on port ${target.port}: ${/(Connection \w+)/.exec(output)?.[1] ?? ''}.`,
+      'Boot the guest with the gdb stub (kdlab boot --gdb) and use the port it prints.',
+    );
+  return { output, exitCode: result.exitCode };
+}

@@ -1,0 +1,225 @@
+// The guests a back end is running: booted as jobs, listed with their accelerator, gdb port and boot
+// timeline, viewed as terminals (the serial console, gdb on the stub), crashed on request, powered
+// off. One per back end, shared by the API and the CLI; disposing it powers every guest off.
+import { LabError } from '../../common/errors';
+import type { VmInfo } from '../../common/types';
+import { openGdbTerminal } from '../gdb/gdb-session';
+import type { ImageBuilder } from '../image/initramfs';
+import type { InitTemplate } from '../image/init-templates';
+import { initMarker } from '../image/init-templates';
+import type { Progress } from '../jobs';
+import type { KernelArtifacts, KernelBuilder } from '../kernel/kernel-builder';
+import type { Disposable, TerminalExit, TerminalSource } from '../terminals/terminal-source';
+import type { RunningVm, VmRunner } from './vm-runner';
+
+export interface VmBootRequest {
+  kernelKey: string;
+  init?: InitTemplate;
+  initrd?: string;
+  memoryMiB?: number;
+  cpus?: number;
+  crashkernelMiB?: number;
+  gdb?: boolean;
+  gdbPort?: number;
+  paused?: boolean;
+  accel?: 'auto' | 'kvm' | 'tcg';
+  appendExtra?: string[];
+}
+
+interface Session {
+  vm: RunningVm;
+  kernel: KernelArtifacts;
+  state: VmInfo['state'];
+  startedAt: string;
+}
+
+/** A view onto a guest's serial console: closing the view never closes the console itself. */
+class SerialView implements TerminalSource {
+  readonly pid = null;
+  readonly #subscriptions: Disposable[] = [];
+  readonly #exitListeners = new Set<(exit: TerminalExit) => void>();
+
+  constructor(private readonly vm: RunningVm) {}
+
+  onData(listener: (chunk: Uint8Array | string) => void): Disposable {
+    // Replay what the guest printed before the view opened, then stream.
+    if (this.vm.consoleText) queueMicrotask(() => listener(this.vm.consoleText.replace(/\r?\n/g, '\r\n')));
+    const sub = this.vm.serial.onData(listener);
+    this.#subscriptions.push(sub);
+    return sub;
+  }
+
+  onExit(listener: (exit: TerminalExit) => void): Disposable {
+    this.#exitListeners.add(listener);
+    const sub = this.vm.serial.onExit(listener);
+    this.#subscriptions.push(sub);
+    return {
+      dispose: () => {
+        this.#exitListeners.delete(listener);
+        sub.dispose();
+      },
+    };
+  }
+
+  write(data: string): void {
+    this.vm.sendKeys(data);
+  }
+
+  resize(): void {
+    // A serial line has no window size.
+  }
+
+  // The console log and boot timeline must keep flowing: the pump's backpressure is not applied here.
+  pause(): void {}
+  resume(): void {}
+
+  kill(): void {
+    for (const sub of this.#subscriptions) sub.dispose();
+    for (const listener of this.#exitListeners) listener({ exitCode: 0, signal: null });
+  }
+}
+
+export class VmSessions {
+  readonly #sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly runner: VmRunner,
+    private readonly kernels: KernelBuilder,
+    private readonly images: ImageBuilder,
+    private readonly onChange: (info: VmInfo) => void = () => undefined,
+  ) {}
+
+  /** Boots a guest and resolves once it reaches its init marker (or panics, or prints nothing new). */
+  async boot(request: VmBootRequest, progress: Progress, signal: AbortSignal): Promise<VmInfo> {
+    const kernel = await this.kernels.load(request.kernelKey);
+    let initrd = request.initrd;
+    if (!initrd) {
+      progress.report({ fraction: 0.1, message: 'Packing the initramfs' });
+      const image = await this.images.buildInitramfs(
+        { init: request.init ?? { kind: 'shell' } },
+        kernel.genInitCpio,
+        signal,
+      );
+      initrd = image.path;
+    }
+    progress.report({ fraction: 0.3, message: 'Starting QEMU' });
+    const vm = await this.runner.boot(
+      {
+        kernel: kernel.bzImage,
+        initrd,
+        ...(request.memoryMiB ? { memoryMiB: request.memoryMiB } : {}),
+        ...(request.cpus ? { cpus: request.cpus } : {}),
+        ...(request.crashkernelMiB ? { crashkernelMiB: request.crashkernelMiB } : {}),
+        ...(request.gdb || request.paused
+          ? { gdb: { port: request.gdbPort ?? ('next-free' as const) } }
+          : {}),
+        ...(request.paused ? { paused: true } : {}),
+        ...(request.accel ? { accel: request.accel } : {}),
+        ...(request.appendExtra ? { appendExtra: request.appendExtra } : {}),
+        markers: [{ name: 'init-ready', pattern: initMarker }],
+      },
+      signal,
+    );
+    const session: Session = {
+      vm,
+      kernel,
+      state: request.paused ? 'paused' : 'running',
+      startedAt: new Date().toISOString(),
+    };
+    this.#sessions.set(vm.id, session);
+    vm.onMilestone((m) => {
+      if (m.kind === 'panic') session.state = 'panicked';
+      this.onChange(this.#info(session));
+    });
+    void vm.exited.then(() => {
+      session.state = 'stopped';
+      this.onChange(this.#info(session));
+    });
+    this.onChange(this.#info(session));
+    if (request.paused) {
+      progress.report({ fraction: 1, message: `Paused at the first instruction; gdb on :${vm.gdbPort}` });
+      return this.#info(session);
+    }
+    progress.report({ fraction: 0.5, message: `Booting (${vm.accel.accel})` });
+    const reached = await vm
+      .waitFor((m) => m.kind === 'panic' || (m.kind === 'marker' && m.detail === 'init-ready'), 60_000)
+      .catch(() => null);
+    progress.report({
+      fraction: 1,
+      message: reached ? `Reached ${reached.kind === 'panic' ? 'a panic' : 'init'}` : 'Booting',
+    });
+    return this.#info(session);
+  }
+
+  list(): VmInfo[] {
+    return [...this.#sessions.values()].map((s) => this.#info(s));
+  }
+
+  get(id: string): RunningVm {
+    return this.#session(id).vm;
+  }
+
+  serialView(id: string): { source: TerminalSource; title: string } {
+    const session = this.#session(id);
+    return { source: new SerialView(session.vm), title: `ttyS0 · ${session.kernel.manifest.kernelRelease}` };
+  }
+
+  async gdbTerminal(id: string, size: { cols: number; rows: number }) {
+    const session = this.#session(id);
+    if (session.vm.gdbPort === null)
+      throw new LabError(
+        'UNAVAILABLE',
+        `Guest ${id} was booted without the gdb stub.`,
+        'Boot it again with gdb enabled (kdlab boot --gdb).',
+      );
+    return openGdbTerminal(
+      { vmlinux: session.kernel.vmlinux, gdbScript: session.kernel.gdbScript, port: session.vm.gdbPort },
+      size,
+    );
+  }
+
+  /** Crash now: sysrq c typed into the guest's shell (the serial line cannot send a BREAK). */
+  crash(id: string): void {
+    const session = this.#session(id);
+    if (session.state !== 'running')
+      throw new LabError(
+        'UNAVAILABLE',
+        `Guest ${id} is ${session.state}; only a running guest can be crashed.`,
+      );
+    session.vm.sendKeys('echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger\r');
+  }
+
+  async powerOff(id: string): Promise<VmInfo> {
+    const session = this.#session(id);
+    await session.vm.powerOff();
+    session.state = 'stopped';
+    return this.#info(session);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((s) => s.vm.powerOff().catch(() => undefined)));
+    this.#sessions.clear();
+  }
+
+  #session(id: string): Session {
+    const session = this.#sessions.get(id);
+    if (!session) throw new LabError('NOT_FOUND', `No guest ${id} is running in this kdlab.`);
+    return session;
+  }
+
+  #info(s: Session): VmInfo {
+    return {
+      id: s.vm.id,
+      state: s.state,
+      kernelKey: s.kernel.key,
+      kernelRelease: s.kernel.manifest.kernelRelease,
+      accel: s.vm.accel.accel,
+      accelReason: s.vm.accel.reason,
+      gdbPort: s.vm.gdbPort,
+      argv: s.vm.argv,
+      startedAt: s.startedAt,
+      milestones: s.vm.milestones.map((m) => ({ ...m })),
+      runDir: s.vm.runDir,
+    };
+  }
+}
