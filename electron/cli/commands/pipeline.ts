@@ -191,8 +191,9 @@ export const pipelineCommands: Record<string, Command> = {
           ...(values.paused ? { paused: true } : {}),
           appendExtra: list(values.append),
           markers: [
-            { name: 'init-ready', pattern: initMarker },
-            ...(until !== undefined ? [{ name: 'until', pattern: until }] : []),
+            until !== undefined
+              ? { name: 'until', pattern: until }
+              : { name: 'init-ready', pattern: initMarker },
           ],
         });
         const header = [
@@ -230,7 +231,11 @@ export const pipelineCommands: Record<string, Command> = {
               ...vm.milestones.map(
                 (m) => `${(m.atMs / 1000).toFixed(2).padStart(7)} s  ${m.kind.padEnd(10)} ${m.line.trim()}`,
               ),
-              ok ? `matched: ${result.matched}` : `not matched: ${result.error ?? result.matched}`,
+              ok
+                ? `matched: ${result.matched}`
+                : result.error
+                  ? `not matched: ${result.error}`
+                  : `not matched: the guest panicked first (${result.matched})`,
             ].join('\n'),
           );
           return ok ? 0 : 1;
