@@ -1,5 +1,6 @@
 // Subcommands that live in their own files (one per command family), merged into the CLI's table.
 import type { Command } from '../command';
+import { decodeCommand } from './decode';
 import { pipelineCommands } from './pipeline';
 
-export const extraCommands: Record<string, Command> = { ...pipelineCommands };
+export const extraCommands: Record<string, Command> = { ...pipelineCommands, decode: decodeCommand };
