@@ -3,12 +3,36 @@
 import { z } from 'zod';
 import type { LabEventName, LabEvents } from './events';
 import type { Result } from './errors';
-import type { AppInfo, DoctorReport, JobInfo, JobLogChunk, TerminalInfo } from './types';
+import type {
+  AppInfo,
+  DoctorReport,
+  ImageSummary,
+  JobInfo,
+  JobLogChunk,
+  KernelSource,
+  KernelSummary,
+  TerminalInfo,
+  VmInfo,
+  VmcoreSummary,
+} from './types';
 
 const id = z.string().min(1).max(100);
 const cols = z.number().int().min(2).max(1000);
 const rows = z.number().int().min(1).max(500);
 const empty = z.object({}).strict();
+const kernelKey = z.string().regex(/^[0-9a-f]{4,64}$/, 'a kernel key (hex)');
+const vmId = z.string().regex(/^[\w-]{1,64}$/);
+const initTemplate = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('shell') }).strict(),
+  z.object({ kind: z.literal('sysrq-crash') }).strict(),
+  z.object({ kind: z.literal('exit'), code: z.number().int().min(0).max(255) }).strict(),
+]);
+const crashTrigger = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sysrq') }).strict(),
+  z.object({ kind: z.literal('init-exit'), code: z.number().int().min(0).max(255) }).strict(),
+]);
+const fragmentName = z.string().regex(/^[\w-]{1,40}$/);
+const optionName = z.string().regex(/^[A-Za-z0-9_]{1,80}$/);
 
 export const apiRequestSchemas = {
   'app.info': empty,
@@ -17,13 +41,61 @@ export const apiRequestSchemas = {
   'jobs.list': empty,
   'jobs.cancel': z.object({ id }).strict(),
   'jobs.log': z.object({ id, offset: z.number().int().min(0).default(0) }).strict(),
-  'terminal.open': z.object({ kind: z.literal('shell'), cols, rows }).strict(),
+  'terminal.open': z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('shell'), cols, rows }).strict(),
+    z.object({ kind: z.literal('vm-serial'), vmId, cols, rows }).strict(),
+    z.object({ kind: z.literal('gdb'), vmId, cols, rows }).strict(),
+  ]),
   'terminal.list': empty,
   'terminal.write': z.object({ id, data: z.string().max(1_000_000) }).strict(),
   'terminal.resize': z.object({ id, cols, rows }).strict(),
   'terminal.ack': z.object({ id, chars: z.number().int().min(0).max(100_000_000) }).strict(),
   'terminal.close': z.object({ id }).strict(),
   'shell.openExternal': z.object({ url: z.string().max(2048) }).strict(),
+  'kernels.sources': empty,
+  'kernels.list': empty,
+  'kernels.build': z
+    .object({
+      /** A path from kernels.sources (or any tree/tarball on this host). */
+      source: z.string().min(1).max(4096),
+      base: z.enum(['tinyconfig', 'defconfig']).default('tinyconfig'),
+      fragments: z
+        .array(fragmentName)
+        .max(20)
+        .default(['kgdb', 'kdump', 'debuginfo', 'qemu-virt', 'modules']),
+      extra: z.record(optionName, z.string().max(200)).default({}),
+      optional: z.array(optionName).max(200).default([]),
+      jobs: z.number().int().min(1).max(256).optional(),
+    })
+    .strict(),
+  'images.initramfs': z.object({ kernelKey, init: initTemplate.default({ kind: 'shell' }) }).strict(),
+  'vms.boot': z
+    .object({
+      kernelKey,
+      init: initTemplate.default({ kind: 'shell' }),
+      memoryMiB: z.number().int().min(64).max(65536).optional(),
+      cpus: z.number().int().min(1).max(64).optional(),
+      crashkernelMiB: z.number().int().min(8).max(4096).optional(),
+      gdb: z.boolean().default(false),
+      gdbPort: z.number().int().min(1).max(65535).optional(),
+      paused: z.boolean().default(false),
+      accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+    })
+    .strict(),
+  'vms.list': empty,
+  'vms.crash': z.object({ id: vmId }).strict(),
+  'vms.powerOff': z.object({ id: vmId }).strict(),
+  'vmcores.list': empty,
+  'vmcores.remove': z.object({ id: vmId }).strict(),
+  'vmcores.capture': z
+    .object({
+      kernelKey,
+      trigger: crashTrigger.default({ kind: 'sysrq' }),
+      memoryMiB: z.number().int().min(256).max(16384).default(1024),
+      dumpLevel: z.number().int().min(0).max(31).default(31),
+      crashkernelMiB: z.number().int().min(8).max(4096).optional(),
+    })
+    .strict(),
 } as const;
 
 export type ApiMethod = keyof typeof apiRequestSchemas;
@@ -49,6 +121,17 @@ export interface ApiResults {
   'terminal.close': null;
   /** `opened: false` tells a browser client to open the (validated) URL itself. */
   'shell.openExternal': { opened: boolean; url: string };
+  'kernels.sources': KernelSource[];
+  'kernels.list': KernelSummary[];
+  'kernels.build': KernelSummary & { cacheHit: boolean };
+  'images.initramfs': ImageSummary;
+  'vms.boot': VmInfo;
+  'vms.list': VmInfo[];
+  'vms.crash': null;
+  'vms.powerOff': VmInfo;
+  'vmcores.list': VmcoreSummary[];
+  'vmcores.remove': null;
+  'vmcores.capture': VmcoreSummary;
 }
 
 export function isApiMethod(value: unknown): value is ApiMethod {

@@ -66,7 +66,7 @@ export interface JobLogChunk {
   size: number;
 }
 
-export type TerminalKind = 'shell';
+export type TerminalKind = 'shell' | 'vm-serial' | 'gdb';
 
 export interface TerminalInfo {
   id: string;
@@ -116,4 +116,58 @@ export interface VmInfo {
   startedAt: string;
   milestones: VmMilestone[];
   runDir: string;
+}
+
+export interface KernelSummary {
+  key: string;
+  release: string;
+  base: string;
+  fragments: string[];
+  dir: string;
+  buildId: string | null;
+  buildSeconds: number;
+  /** Requested options and what the final .config has (the verification). */
+  verification: unknown;
+  artifacts: { name: string; path: string; size: number }[];
+  modules: number;
+}
+
+export interface KernelSource {
+  kind: string;
+  path: string;
+  version: string | null;
+}
+
+export interface VmcoreSummary {
+  id: string;
+  dir: string;
+  vmcore: string;
+  consoleLog: string | null;
+  captureDmesg: string | null;
+  meta: {
+    id: string;
+    kernelRelease: string;
+    buildId: string | null;
+    vmlinux?: string;
+    createdAt: string;
+    method?: string;
+    format?: string;
+    trigger: { kind: string };
+    dumpLevel: number | null;
+    size: number;
+    guestMemoryMiB: number;
+    crashkernelMiB: number | null;
+    panic: string | null;
+    timings: { bootToPanicMs: number | null; panicToHostMs: number | null };
+  };
+}
+
+export interface ImageSummary {
+  key: string;
+  path: string;
+  size: number;
+  cacheHit: boolean;
+  init: string | null;
+  entries: { path: string; type: string; mode: number; target?: string; source?: string }[];
+  checks: { ok: boolean; severity: string; message: string }[];
 }

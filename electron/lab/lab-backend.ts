@@ -1,10 +1,11 @@
 // The composition root of the engine: services built once, wired to the API handlers and events.
 // Used by the Electron main process, the web mode and the CLI alike; never imports electron.
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateExternalUrl } from '../common/api';
 import { LabError } from '../common/errors';
-import type { AppInfo } from '../common/types';
+import type { AppInfo, KernelSummary } from '../common/types';
 import { findAppRoot } from './app-root';
 import { createDispatcher } from './dispatcher';
 import type { ApiHandlers, Dispatch } from './dispatcher';
@@ -15,6 +16,8 @@ import { ImageBuilder } from './image/initramfs';
 import { KdumpCapture } from './kdump/kdump-capture';
 import { VmcoreLibrary } from './kdump/vmcore-library';
 import { KernelBuilder } from './kernel/kernel-builder';
+import type { KernelArtifacts } from './kernel/kernel-builder';
+import { findSources } from './kernel/sources';
 import { VmRunner } from './vm/vm-runner';
 import { VmSessions } from './vm/vm-sessions';
 import { TerminalService } from './terminals/terminal-service';
@@ -99,7 +102,14 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'jobs.list': () => jobs.list(),
     'jobs.cancel': (args) => jobs.cancel(args.id),
     'jobs.log': (args) => jobs.readLog(args.id, args.offset),
-    'terminal.open': (args, client) => terminals.open(client.clientId, args.kind, args.cols, args.rows),
+    'terminal.open': async (args, client) => {
+      if (args.kind === 'shell') return terminals.open(client.clientId, 'shell', args.cols, args.rows);
+      const { source, title } =
+        args.kind === 'vm-serial'
+          ? vms.serialView(args.vmId)
+          : await vms.gdbTerminal(args.vmId, { cols: args.cols, rows: args.rows });
+      return terminals.attach(client.clientId, args.kind, title, source, args.cols, args.rows);
+    },
     'terminal.list': (_args, client) => terminals.list(client.clientId),
     'terminal.write': (args, client) => {
       terminals.write(client.clientId, args.id, args.data);
@@ -124,6 +134,83 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       await options.openExternal(url);
       return { opened: true, url: url.href };
     },
+    'kernels.sources': async () =>
+      (await findSources()).map((s) => ({ kind: s.kind, path: s.path, version: s.version ?? null })),
+    'kernels.list': async () => Promise.all((await kernels.list()).map((k) => kernelSummary(k))),
+    'kernels.build': async (args) => {
+      const built = await jobs.withProgress(
+        { title: 'Building the kernel', kind: 'kernel-build' },
+        (progress, signal) =>
+          kernels.build(
+            {
+              source: args.source,
+              base: args.base,
+              fragments: args.fragments,
+              extra: args.extra,
+              optional: args.optional,
+              ...(args.jobs ? { jobs: args.jobs } : {}),
+            },
+            progress,
+            signal,
+          ),
+      );
+      return { ...(await kernelSummary(built)), cacheHit: built.cacheHit };
+    },
+    'images.initramfs': async (args) => {
+      const kernel = await kernels.load(args.kernelKey);
+      return jobs.withProgress({ title: 'Packing the initramfs', kind: 'image' }, (_progress, signal) =>
+        images.buildInitramfs({ init: args.init }, kernel.genInitCpio, signal),
+      );
+    },
+    'vms.boot': (args) =>
+      jobs.withProgress({ title: 'Booting the lab kernel', kind: 'vm-boot' }, (progress, signal) =>
+        vms.boot(
+          {
+            kernelKey: args.kernelKey,
+            init: args.init,
+            gdb: args.gdb,
+            paused: args.paused,
+            accel: args.accel,
+            ...(args.memoryMiB ? { memoryMiB: args.memoryMiB } : {}),
+            ...(args.cpus ? { cpus: args.cpus } : {}),
+            ...(args.crashkernelMiB ? { crashkernelMiB: args.crashkernelMiB } : {}),
+            ...(args.gdbPort ? { gdbPort: args.gdbPort } : {}),
+          },
+          progress,
+          // The guest outlives the boot job: cancelling the job must not kill a booted guest.
+          signal,
+        ),
+      ),
+    'vms.list': () => vms.list(),
+    'vms.crash': (args) => {
+      vms.crash(args.id);
+      return null;
+    },
+    'vms.powerOff': (args) => vms.powerOff(args.id),
+    'vmcores.list': async () => (await vmcores.list()).map((e) => ({ id: e.meta.id, ...e })),
+    'vmcores.remove': async (args) => {
+      await vmcores.remove(args.id);
+      return null;
+    },
+    'vmcores.capture': async (args) => {
+      const kernel = await kernels.load(args.kernelKey);
+      const entry = await jobs.withProgress(
+        { title: 'Crash and capture (kdump)', kind: 'capture' },
+        (progress, signal) =>
+          capture.capture(
+            {
+              kernel,
+              trigger: args.trigger,
+              memoryMiB: args.memoryMiB,
+              dumpLevel: args.dumpLevel,
+              ...(args.crashkernelMiB ? { crashkernelMiB: args.crashkernelMiB } : {}),
+            },
+            progress,
+            signal,
+          ),
+      );
+      return { id: entry.meta.id, ...entry };
+    },
   };
 
   return {
@@ -145,5 +232,33 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       await vms.dispose();
       await jobs.dispose();
     },
+  };
+}
+
+async function kernelSummary(k: KernelArtifacts): Promise<KernelSummary> {
+  const files: [string, string][] = [
+    ['bzImage', k.bzImage],
+    ['vmlinux', k.vmlinux],
+    ['System.map', k.systemMap],
+    ['.config', k.config],
+    ['vmlinux-gdb.py', k.gdbScript],
+    ['build log', k.buildLog],
+  ];
+  const artifacts = [];
+  for (const [name, path] of files) {
+    const info = await stat(path).catch(() => null);
+    if (info) artifacts.push({ name, path, size: info.size });
+  }
+  return {
+    key: k.key,
+    release: k.manifest.kernelRelease,
+    base: k.manifest.base,
+    fragments: k.manifest.fragments,
+    dir: k.dir,
+    buildId: k.manifest.buildId,
+    buildSeconds: k.manifest.buildSeconds,
+    verification: k.manifest.verification,
+    artifacts,
+    modules: k.modules.length,
   };
 }

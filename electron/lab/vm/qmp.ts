@@ -70,13 +70,18 @@ export class QmpClient {
           }
         }
       });
-      socket.on('close', () => this.#failAll(new LabError('UNAVAILABLE', 'QEMU exited.')));
+      socket.on('close', () => {
+        if (this.#socket === socket) this.#socket = null;
+        this.#failAll(new LabError('UNAVAILABLE', 'QEMU exited.'));
+      });
     });
   }
 
   execute(command: string, args?: Record<string, unknown>): Promise<unknown> {
     const socket = this.#socket;
-    if (!socket) return Promise.reject(new LabError('UNAVAILABLE', 'QMP is not connected.'));
+    // A guest that panicked with panic=-1 under -no-reboot is gone: say so instead of waiting forever.
+    if (!socket || socket.destroyed)
+      return Promise.reject(new LabError('UNAVAILABLE', 'QMP is not connected (QEMU has exited).'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ resolve, reject });
       socket.write(

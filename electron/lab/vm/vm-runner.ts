@@ -44,6 +44,7 @@ export class RunningVm {
   readonly milestones: Milestone[] = [];
   #listeners = new Set<(m: Milestone) => void>();
   #console = '';
+  #exitedYet = false;
 
   constructor(
     readonly id: string,
@@ -55,7 +56,9 @@ export class RunningVm {
     readonly qmp: QmpClient,
     readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>,
     private readonly kill: () => void,
-  ) {}
+  ) {
+    void exited.then(() => (this.#exitedYet = true));
+  }
 
   get consoleText(): string {
     return this.#console;
@@ -119,6 +122,7 @@ export class RunningVm {
   }
 
   async powerOff(): Promise<void> {
+    if (this.#exitedYet) return;
     await this.qmp.execute('quit').catch(() => undefined);
     const timer = setTimeout(() => this.kill(), 3_000);
     await this.exited;
