@@ -77,6 +77,7 @@ class Draft {
   lastUseful: number;
   initExitNote = false;
   sysrqHeadline = false;
+  sysrqOops = false;
   oopsSeen = false;
   armPending: { offset: string | null; length: string | null; module: string | null; name: string } | null =
     null;
@@ -526,9 +527,9 @@ export class ReportParser {
       return;
     }
     // An oops right after `sysrq: Trigger a crash` is the crash that sysrq asked for (older kernels).
-    if (d && d.sysrqHeadline && !d.oopsSeen && oopsKinds.has(h.kind) && !d.r.panic) {
+    if (d && d.sysrqHeadline && !d.sysrqOops && !h.joinsOops && oopsKinds.has(h.kind) && !d.r.panic) {
       if (h.faultingAddress) d.r.faultingAddress = h.faultingAddress;
-      d.oopsSeen = true;
+      d.sysrqOops = true;
       d.lastUseful = n;
       this.#excerpt(d, text);
       return;
