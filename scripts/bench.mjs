@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: measures what the targets name and writes JSON to test-output/bench.json.
-// Foundation metrics: web mode start → URL printed → UI interactive in Chromium; back end RSS idle and
+// Pipeline metrics (test/bench/pipeline-bench.ts; --no-pipeline skips them, --no-kernel-build skips
+// the cold kernel build comparison, ~15 min on 2 cores). Foundation metrics: web mode start → URL printed → UI interactive in Chromium; back end RSS idle and
 // with three terminals streaming (with acks, as the UI does), and that stream's throughput.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -92,7 +93,32 @@ async function streamTerminal(url, bytes) {
   return { bytes: received, seconds };
 }
 
+/** The pipeline benchmarks (TypeScript, engine code): bundled with esbuild and run in a child Node. */
+async function pipelineBench() {
+  if (process.argv.includes('--no-pipeline')) return null;
+  const { build } = await import('esbuild');
+  const outfile = join(root, 'dist', 'bench', 'pipeline-bench.mjs');
+  await build({
+    entryPoints: [join(root, 'test/bench/pipeline-bench.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  const args = [outfile, root, ...process.argv.filter((a) => a === '--no-kernel-build')];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (c) => (text += c));
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`pipeline bench failed (exit ${code})`);
+  return JSON.parse(text.trim().split('\n').at(-1));
+}
+
 mkdirSync(join(root, 'test-output'), { recursive: true });
+const pipeline = await pipelineBench();
 const browser = await chromium.launch({
   executablePath: process.env.KDLAB_CHROMIUM ?? '/usr/bin/chromium',
   args: [
@@ -136,11 +162,12 @@ const result = {
     terminalStreamMBps: streams.map((s) => s.bytes / 1024 / 1024 / s.seconds),
     runs,
   },
+  pipeline,
 };
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(
   JSON.stringify(
-    result.webMode,
+    { webMode: result.webMode, pipeline },
     (k, v) => (k === 'runs' ? undefined : typeof v === 'number' ? Math.round(v * 10) / 10 : v),
     2,
   ),
