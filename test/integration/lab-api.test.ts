@@ -69,7 +69,8 @@ describe('lab API', () => {
       cols: 100,
       rows: 30,
     });
-    // The console printed before the view opened is replayed.
+    // The console printed before the view opened is replayed once the view reports its size.
+    await call('terminal.resize', { id: term.id, cols: 100, rows: 30 });
     await waitFor(() => (output.get(term.id) ?? '').includes('KDLAB-INIT-READY'));
     await call('terminal.write', { id: term.id, data: 'echo api-$((6*7))\r' });
     await waitFor(() => (output.get(term.id) ?? '').includes('api-42'), 20_000);

@@ -38,13 +38,17 @@ class SerialView implements TerminalSource {
   readonly pid = null;
   readonly #subscriptions: Disposable[] = [];
   readonly #exitListeners = new Set<(exit: TerminalExit) => void>();
+  readonly #dataListeners: ((chunk: Uint8Array | string) => void)[] = [];
+  #replayed = false;
 
   constructor(private readonly vm: RunningVm) {}
 
   onData(listener: (chunk: Uint8Array | string) => void): Disposable {
-    // Replay what the guest printed before the view opened, then stream.
-    if (this.vm.consoleText) queueMicrotask(() => listener(this.vm.consoleText.replace(/\r?\n/g, '\r\n')));
-    const sub = this.vm.serial.onData(listener);
+    this.#dataListeners.push(listener);
+    // Until the view is on screen, the console text (replayed then) holds everything printed.
+    const sub = this.vm.serial.onData((chunk) => {
+      if (this.#replayed) listener(chunk);
+    });
     this.#subscriptions.push(sub);
     return sub;
   }
@@ -65,8 +69,15 @@ class SerialView implements TerminalSource {
     this.vm.sendKeys(data);
   }
 
+  /**
+   * A serial line has no window size; the first resize is the view saying it is on screen, which is
+   * when what the guest printed before the view opened is replayed (earlier output would be lost).
+   */
   resize(): void {
-    // A serial line has no window size.
+    if (this.#replayed) return;
+    this.#replayed = true;
+    const text = this.vm.consoleText.replace(/\r?\n/g, '\r\n');
+    if (text) for (const listener of this.#dataListeners) listener(text);
   }
 
   // The console log and boot timeline must keep flowing: the pump's backpressure is not applied here.
