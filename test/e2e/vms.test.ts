@@ -1,0 +1,63 @@
+// The VMs view in a real browser against `kdlab serve` on the lab kernel: boot, the serial console in
+// xterm.js (typed into), crash now, the panic on the boot timeline, power off. Screenshots saved.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser';
+import { appRoot, ensureBuilt } from '../helpers/build';
+import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
+import { startServed } from '../helpers/serve';
+import type { ServedApp } from '../helpers/serve';
+
+const shots = join(appRoot, 'test-output', 'screenshots');
+let app: ServedApp;
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  ensureBuilt();
+  await labKernel();
+  mkdirSync(shots, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, KDLAB_HOME: testWorkspaceRoot };
+  delete env.DISPLAY;
+  app = await startServed(['node', 'electron/cli/bin.cjs', 'serve'], env);
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, locale: 'en-US' });
+  page = await context.newPage();
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.goto(app.url);
+  await page.waitForFunction(() => document.documentElement.dataset.labReady === 'true');
+}, 1_800_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+const consoleText = () => page.locator('.xterm-rows').first().textContent();
+
+describe('VMs view', () => {
+  it('boots the lab kernel, shows its console, takes typed commands, crashes on request', async () => {
+    await page.goto(`${app.origin}/#/vms`);
+    await page.getByRole('button', { name: 'Boot', exact: true }).click();
+    await expect.poll(consoleText, { timeout: 60_000 }).toContain('KDLAB-INIT-READY');
+    await page.locator('.xterm').first().click();
+    await page.keyboard.type('echo ui-$((6*7))\r');
+    await expect.poll(consoleText, { timeout: 20_000 }).toContain('ui-42');
+    await expect
+      .poll(() => page.getByTestId('vm-timeline').textContent())
+      .toContain('Run /init as init process');
+    expect(await page.getByTestId('vm-guest').textContent()).toContain('TCG');
+    await page.screenshot({ path: join(shots, 'vms-console.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Crash now (sysrq c)' }).click();
+    await expect
+      .poll(() => page.getByTestId('vm-timeline').textContent(), { timeout: 30_000 })
+      .toContain('Kernel panic - not syncing: sysrq triggered crash');
+    await expect.poll(() => page.getByRole('tab').first().textContent()).toMatch(/panicked|stopped/);
+    await page.screenshot({ path: join(shots, 'vms-panic.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  }, 180_000);
+});
