@@ -127,7 +127,18 @@ export interface KernelSummary {
   buildId: string | null;
   buildSeconds: number;
   /** Requested options and what the final .config has (the verification). */
-  verification: unknown;
+  verification: {
+    ok: boolean;
+    checks: {
+      option: string;
+      fragment: string;
+      wanted: string;
+      got: string;
+      status: 'ok' | 'dropped' | 'changed';
+      optional: boolean;
+      reason: string | null;
+    }[];
+  };
   artifacts: { name: string; path: string; size: number }[];
   modules: number;
 }

@@ -60,4 +60,17 @@ describe('VMs view', () => {
     await page.screenshot({ path: join(shots, 'vms-panic.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   }, 180_000);
+
+  it('shows the built lab kernel with its artifacts and the option-by-option config verification', async () => {
+    await page.goto(`${app.origin}/#/kernels`);
+    await expect
+      .poll(() => page.getByTestId('kernel-detail').textContent(), { timeout: 20_000 })
+      .toContain('vmlinux-gdb.py');
+    const verification = (await page.getByTestId('kernel-verification').textContent()) ?? '';
+    expect(verification).toContain('CONFIG_KGDB_SERIAL_CONSOLE');
+    expect(verification).toContain('CONFIG_CRASH_DUMP');
+    expect(await page.getByTestId('kernel-source').inputValue()).toMatch(/linux-source-6\.1/);
+    await page.screenshot({ path: join(shots, 'kernels.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  });
 });
