@@ -5,6 +5,7 @@ import type { LabEventName, LabEvents } from './events';
 import type { Result } from './errors';
 import type {
   AppInfo,
+  DecodedReport,
   DoctorReport,
   ImageSummary,
   JobInfo,
@@ -85,6 +86,14 @@ export const apiRequestSchemas = {
   'vms.list': empty,
   'vms.crash': z.object({ id: vmId }).strict(),
   'vms.powerOff': z.object({ id: vmId }).strict(),
+  'decoder.decode': z
+    .object({
+      // Within one WebSocket frame (4 MiB); bigger logs go through `kdlab decode FILE`.
+      text: z.string().max(3 * 1024 * 1024),
+      /** Optional vmlinux (a path on the back end's host) for file:line and disassembly. */
+      vmlinux: z.string().min(1).max(4096).optional(),
+    })
+    .strict(),
   'vmcores.list': empty,
   'vmcores.remove': z.object({ id: vmId }).strict(),
   'vmcores.capture': z
@@ -129,6 +138,7 @@ export interface ApiResults {
   'vms.list': VmInfo[];
   'vms.crash': null;
   'vms.powerOff': VmInfo;
+  'decoder.decode': DecodedReport[];
   'vmcores.list': VmcoreSummary[];
   'vmcores.remove': null;
   'vmcores.capture': VmcoreSummary;

@@ -182,3 +182,6 @@ export interface ImageSummary {
   entries: { path: string; type: string; mode: number; target?: string; source?: string }[];
   checks: { ok: boolean; severity: string; message: string }[];
 }
+
+// The decoder's report type is pure data defined beside the decoder; the contract re-exports it.
+export type { DecodedReport } from '../lab/analyze/decoder/types';

@@ -9,6 +9,7 @@ import type { AppInfo, KernelSummary } from '../common/types';
 import { findAppRoot } from './app-root';
 import { createDispatcher } from './dispatcher';
 import type { ApiHandlers, Dispatch } from './dispatcher';
+import { decodeLog, decodeText } from './analyze/decoder';
 import { Doctor } from './doctor/doctor';
 import { EventBus } from './event-bus';
 import { JobManager } from './jobs';
@@ -187,6 +188,8 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       return null;
     },
     'vms.powerOff': (args) => vms.powerOff(args.id),
+    'decoder.decode': (args) =>
+      args.vmlinux ? decodeLog(args.text, { vmlinux: args.vmlinux }) : Promise.resolve(decodeText(args.text)),
     'vmcores.list': async () => (await vmcores.list()).map((e) => ({ id: e.meta.id, ...e })),
     'vmcores.remove': async (args) => {
       await vmcores.remove(args.id);

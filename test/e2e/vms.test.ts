@@ -1,6 +1,6 @@
 // The VMs view in a real browser against `kdlab serve` on the lab kernel: boot, the serial console in
 // xterm.js (typed into), crash now, the panic on the boot timeline, power off. Screenshots saved.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,22 @@ describe('VMs view', () => {
     expect(verification).toContain('CONFIG_CRASH_DUMP');
     expect(await page.getByTestId('kernel-source').inputValue()).toMatch(/linux-source-6\.1/);
     await page.screenshot({ path: join(shots, 'kernels.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('lists the vmcore library and decodes a pasted console log', async () => {
+    await page.goto(`${app.origin}/#/analyzer`);
+    await expect
+      .poll(() => page.getByTestId('vmcore-library').textContent(), { timeout: 20_000 })
+      .toContain('sysrq triggered crash');
+    const log = readFileSync(join(appRoot, 'test/fixtures/lab-logs', 'init-exit-127.log'), 'utf8');
+    await page.getByTestId('decoder-input').fill(log);
+    await page.getByRole('button', { name: 'Decode', exact: true }).click();
+    await expect
+      .poll(() => page.getByTestId('decoded-report').first().textContent(), { timeout: 20_000 })
+      .toContain('0x00007f00');
+    expect(await page.getByTestId('decoded-report').first().textContent()).toContain('exit(127)');
+    await page.screenshot({ path: join(shots, 'analyzer.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   });
 });
