@@ -86,6 +86,9 @@ export const apiRequestSchemas = {
   'vms.list': empty,
   'vms.crash': z.object({ id: vmId }).strict(),
   'vms.powerOff': z.object({ id: vmId }).strict(),
+  'vms.dumpMemory': z
+    .object({ id: vmId, format: z.enum(['elf', 'kdump-zlib']).default('kdump-zlib') })
+    .strict(),
   'decoder.decode': z
     .object({
       // Within one WebSocket frame (4 MiB); bigger logs go through `kdlab decode FILE`.
@@ -138,6 +141,7 @@ export interface ApiResults {
   'vms.list': VmInfo[];
   'vms.crash': null;
   'vms.powerOff': VmInfo;
+  'vms.dumpMemory': VmcoreSummary;
   'decoder.decode': DecodedReport[];
   'vmcores.list': VmcoreSummary[];
   'vmcores.remove': null;

@@ -80,7 +80,13 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
   const kernels = new KernelBuilder(workspace, join(appRoot, 'lab-images', 'kconfig'));
   const images = new ImageBuilder(workspace);
   const vmRunner = new VmRunner(workspace);
-  const vms = new VmSessions(vmRunner, kernels, images, (info) => events.broadcast('vm.updated', info));
+  const vms = new VmSessions(
+    vmRunner,
+    kernels,
+    images,
+    (info) => events.broadcast('vm.updated', info),
+    workspace,
+  );
   const vmcores = new VmcoreLibrary(workspace);
   const capture = new KdumpCapture(workspace);
 
@@ -188,6 +194,13 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       return null;
     },
     'vms.powerOff': (args) => vms.powerOff(args.id),
+    'vms.dumpMemory': async (args) => {
+      const entry = await jobs.withProgress(
+        { title: 'Dumping guest memory (QMP)', kind: 'dump' },
+        (progress, signal) => vms.dumpMemory(args.id, args.format, progress, signal),
+      );
+      return { id: entry.meta.id, ...entry };
+    },
     'decoder.decode': (args) =>
       args.vmlinux ? decodeLog(args.text, { vmlinux: args.vmlinux }) : Promise.resolve(decodeText(args.text)),
     'vmcores.list': async () => (await vmcores.list()).map((e) => ({ id: e.meta.id, ...e })),

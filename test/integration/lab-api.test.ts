@@ -77,6 +77,9 @@ describe('lab API', () => {
     // Closing the view leaves the guest running.
     await call('terminal.close', { id: term.id });
     expect((await call<VmInfo[]>('vms.list')).find((v) => v.id === vm.id)?.state).toBe('running');
+    const dumped = await call<VmcoreSummary>('vms.dumpMemory', { id: vm.id, format: 'kdump-zlib' });
+    expect(dumped.meta).toMatchObject({ method: 'dump-guest-memory', format: 'kdump-zlib' });
+    await call('vmcores.remove', { id: dumped.id });
     await call('vms.crash', { id: vm.id });
     await waitFor(() => vmUpdates.some((u) => u.id === vm.id && u.state === 'panicked'), 30_000);
     const off = await call<VmInfo>('vms.powerOff', { id: vm.id });

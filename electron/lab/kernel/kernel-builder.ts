@@ -364,7 +364,10 @@ export class KernelBuilder {
         `No built kernel ${keyOrPrefix} in the cache (${kernels.dir}).`,
         'kdlab kernel list shows the built kernels; kdlab kernel build makes one.',
       );
-    throw new LabError('BAD_REQUEST', `${keyOrPrefix} matches ${matches.length} kernels; give more of the key.`);
+    throw new LabError(
+      'BAD_REQUEST',
+      `${keyOrPrefix} matches ${matches.length} kernels; give more of the key.`,
+    );
   }
 
   /** Every complete kernel in the cache, newest first. */

@@ -8,6 +8,10 @@ import type { ImageBuilder } from '../image/initramfs';
 import type { InitTemplate } from '../image/init-templates';
 import { initMarker } from '../image/init-templates';
 import type { Progress } from '../jobs';
+import { dumpGuestMemory } from '../kdump/memory-dump';
+import type { QemuDumpFormat } from '../kdump/memory-dump';
+import type { VmcoreEntry } from '../kdump/vmcore-library';
+import type { Workspace } from '../workspace';
 import type { KernelArtifacts, KernelBuilder } from '../kernel/kernel-builder';
 import type { Disposable, TerminalExit, TerminalSource } from '../terminals/terminal-source';
 import type { RunningVm, VmRunner } from './vm-runner';
@@ -31,6 +35,7 @@ interface Session {
   kernel: KernelArtifacts;
   state: VmInfo['state'];
   startedAt: string;
+  memoryMiB: number;
 }
 
 /** A view onto a guest's serial console: closing the view never closes the console itself. */
@@ -98,7 +103,28 @@ export class VmSessions {
     private readonly kernels: KernelBuilder,
     private readonly images: ImageBuilder,
     private readonly onChange: (info: VmInfo) => void = () => undefined,
+    private readonly workspace: Workspace | null = null,
   ) {}
+
+  /** QEMU's dump-guest-memory into the vmcore library (the fallback when kdump is not armed). */
+  async dumpMemory(
+    id: string,
+    format: QemuDumpFormat,
+    progress: Progress,
+    signal: AbortSignal,
+  ): Promise<VmcoreEntry> {
+    const session = this.#session(id);
+    if (!this.workspace || session.state === 'stopped')
+      throw new LabError('UNAVAILABLE', `Guest ${id} is not running: there is no memory to dump.`);
+    return dumpGuestMemory(
+      this.workspace,
+      session.vm,
+      session.kernel,
+      { format, memoryMiB: session.memoryMiB },
+      progress,
+      signal,
+    );
+  }
 
   /** Boots a guest and resolves once it reaches its init marker (or panics, or prints nothing new). */
   async boot(request: VmBootRequest, progress: Progress, signal: AbortSignal): Promise<VmInfo> {
@@ -135,6 +161,7 @@ export class VmSessions {
       vm,
       kernel,
       state: request.paused ? 'paused' : 'running',
+      memoryMiB: request.memoryMiB ?? (request.crashkernelMiB ? 1024 : 512),
       startedAt: new Date().toISOString(),
     };
     this.#sessions.set(vm.id, session);

@@ -156,6 +156,8 @@ export const en = {
   'decoder.causes': 'Likely causes',
   'decoder.next': 'Next steps',
   'decoder.trace': 'Call trace',
+  'vms.dumpMemory': 'Dump memory (QMP)',
+  'vms.busy.dump': 'QEMU is writing the guest memory into the vmcore library…',
   'analyzer.title': 'Analyzer',
   'analyzer.body':
     'The vmcore library and a structured crash report for each dump — panic card, backtrace with source lines, log with the panic excerpt highlighted, process table, modules — beside an embedded crash console, plus a decoder for pasted console logs.',

@@ -157,6 +157,8 @@ export const zhCN: Catalog = {
   'decoder.causes': '可能原因',
   'decoder.next': '下一步',
   'decoder.trace': '调用栈',
+  'vms.dumpMemory': '转储内存（QMP）',
+  'vms.busy.dump': 'QEMU 正在把客户机内存写入 vmcore 库…',
   'analyzer.title': '分析',
   'analyzer.body':
     'vmcore 库，以及每个转储的结构化崩溃报告——panic 概要、带源码行号的调用栈、高亮 panic 片段的日志、进程表、模块——旁边是内嵌的 crash 控制台，另有粘贴控制台日志即可解码的解码器。',

@@ -53,6 +53,11 @@ export class LabState {
     return this.#do('power-off', () => this.#api.invoke('vms.powerOff', { id }));
   }
 
+  async dumpMemory(id: string): Promise<void> {
+    const entry = await this.#do('dump', () => this.#api.invoke('vms.dumpMemory', { id }));
+    if (entry) this.vmcores = [entry, ...this.vmcores];
+  }
+
   async capture(args: ApiArgs<'vmcores.capture'>): Promise<VmcoreSummary | null> {
     const entry = await this.#do('capture', () => this.#api.invoke('vmcores.capture', args));
     if (entry) this.vmcores = [entry, ...this.vmcores.filter((v) => v.id !== entry.id)];
