@@ -6,6 +6,7 @@ import type { InitTemplate } from '../../lab/image/init-templates';
 import { initMarker } from '../../lab/image/init-templates';
 import type { LabBackend } from '../../lab/lab-backend';
 import type { KernelArtifacts } from '../../lab/kernel/kernel-builder';
+import { ModuleBuilder } from '../../lab/kernel/module-builder';
 import { loadPipeline } from '../../lab/pipeline/pipeline-file';
 import { runPipeline } from '../../lab/pipeline/run-pipeline';
 import type { Command, OptionValues } from '../command';
@@ -382,7 +383,19 @@ export const pipelineCommands: Record<string, Command> = {
           values.json === true,
           { title: `Pipeline ${positionals[0]!}`, kind: 'pipeline' },
           (progress, signal) =>
-            runPipeline(loaded, { kernels: backend.kernels, capture: backend.capture }, progress, signal),
+            runPipeline(
+              loaded,
+              {
+                kernels: backend.kernels,
+                capture: backend.capture,
+                buildModule: async (kernel, dir, p, s) => {
+                  const built = await new ModuleBuilder(backend.workspace).build(kernel, dir, p, s);
+                  return built.map((m) => m.ko);
+                },
+              },
+              progress,
+              signal,
+            ),
         );
         const m = result.vmcore.meta;
         print(

@@ -158,7 +158,11 @@ export class KdumpCapture {
       await rm(disk, { force: true });
       await copyFile(join(vm.runDir, 'console.log'), join(staging, 'console.log'));
 
-      const panicMilestone = vm.milestones.find((m) => m.kind === 'panic');
+      // With kdump loaded an Oops goes straight to the capture kernel (no "Kernel panic" line):
+      // then the first BUG:/Oops line is what crashed the guest.
+      const panicMilestone =
+        vm.milestones.find((m) => m.kind === 'panic') ??
+        vm.milestones.find((m) => m.kind === 'bug' || m.kind === 'oops');
       const meta: VmcoreMeta = {
         id,
         kernelRelease: kernel.manifest.kernelRelease,
@@ -173,7 +177,11 @@ export class KdumpCapture {
         size: (await stat(vmcore)).size,
         guestMemoryMiB: memoryMiB,
         crashkernelMiB,
-        panic: panicMilestone?.detail ?? null,
+        panic: panicMilestone
+          ? panicMilestone.kind === 'panic'
+            ? panicMilestone.detail
+            : panicMilestone.line.trim()
+          : null,
         timings: { bootToPanicMs: panicAt - started, panicToHostMs: hostAt - panicAt },
       };
       const entry = await this.#library.commit(staging, meta);

@@ -12,13 +12,13 @@ import type { LoadedPipeline } from './pipeline-file';
 export interface PipelineDeps {
   kernels: KernelBuilder;
   capture: KdumpCapture;
-  /** Builds an out-of-tree module against the kernel; returns the .ko path. */
+  /** Builds an out-of-tree module folder against the kernel; returns the .ko paths. */
   buildModule?: (
     kernel: KernelArtifacts,
     sourceDir: string,
     progress: Progress,
     signal: AbortSignal,
-  ) => Promise<string>;
+  ) => Promise<string[]>;
 }
 
 export interface PipelineResult {
@@ -79,12 +79,12 @@ export async function runPipeline(
     for (const [i, dir] of loaded.modules.entries()) {
       const share = 0.05 / loaded.modules.length;
       modules.push(
-        await deps.buildModule(
+        ...(await deps.buildModule(
           kernel,
           dir,
           subProgress(progress, 0.7 + i * share, 0.7 + (i + 1) * share, 'module: '),
           signal,
-        ),
+        )),
       );
     }
   }

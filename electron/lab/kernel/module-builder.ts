@@ -1,0 +1,149 @@
+// Out-of-tree test modules built against a lab kernel with kbuild itself (`make M=`): the module
+// source is copied into the workspace (a user's folder is never written to), built in a build dir
+// prepared from exactly that kernel's .config (`olddefconfig modules_prepare` + its Module.symvers),
+// checked for the kernel's vermagic, and the .ko files cached.
+import { copyFile, cp, mkdir, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabError } from '../../common/errors';
+import type { Progress } from '../jobs';
+import { runCommand } from '../process';
+import type { Workspace } from '../workspace';
+import { cacheKey, sha256File } from '../workspace';
+import type { KernelArtifacts } from './kernel-builder';
+
+export interface BuiltModule {
+  name: string;
+  ko: string;
+  vermagic: string | null;
+  cacheHit: boolean;
+}
+
+/** The vermagic string from a .ko's .modinfo section (NUL-separated key=value pairs). */
+export function parseVermagic(modinfo: Buffer | string): string | null {
+  const text = typeof modinfo === 'string' ? modinfo : modinfo.toString('latin1');
+  return /(?:^|\0)vermagic=([^\0]*)/.exec(text)?.[1]?.trim() ?? null;
+}
+
+/** The compiler's error lines (file:line:col: error: …) from a failed kbuild run. */
+export function compilerErrors(output: string): string[] {
+  return output.split('\n').filter((l) => /:\d+:\d+: (fatal )?error: /.test(l));
+}
+
+async function listSources(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => null);
+  if (!names) throw new LabError('NOT_FOUND', `Module source folder ${dir} does not exist.`);
+  if (!names.includes('Kbuild') && !names.includes('Makefile'))
+    throw new LabError(
+      'BAD_REQUEST',
+      `${dir} has no Kbuild or Makefile.`,
+      'Add a Kbuild file with a line like: obj-m := mymodule.o',
+    );
+  return names.filter((n) => /\.(c|h|S)$|^Kbuild$|^Makefile$/.test(n)).sort();
+}
+
+export class ModuleBuilder {
+  constructor(private readonly workspace: Workspace) {}
+
+  /** A build dir configured exactly like `kernel` (shared kbuild O= dirs may have been reconfigured since). */
+  async #preparedTree(kernel: KernelArtifacts, progress: Progress, signal?: AbortSignal): Promise<string> {
+    const keptOut = join(
+      this.workspace.root,
+      'build',
+      `kernel-${kernel.manifest.sourceHash.slice(0, 12)}-${kernel.manifest.base}`,
+    );
+    const tree = await realpath(join(keptOut, 'source')).catch(() => null);
+    if (!tree)
+      throw new LabError(
+        'NOT_FOUND',
+        `The sources of kernel ${kernel.manifest.kernelRelease} (${kernel.key.slice(0, 12)}) are no longer in the workspace.`,
+        'Build the kernel again (kdlab kernel build): it is a cache hit or an incremental build.',
+      );
+    const dir = join(this.workspace.root, 'build', `modules-${kernel.key.slice(0, 16)}`);
+    if (!(await stat(join(dir, 'scripts', 'mod', 'modpost')).catch(() => null))) {
+      progress.report({ fraction: 0.1, message: 'Preparing a module build tree for this kernel (once)' });
+      await mkdir(dir, { recursive: true });
+      await copyFile(kernel.config, join(dir, '.config'));
+      const prepare = await runCommand(['make', '-C', tree, `O=${dir}`, 'olddefconfig', 'modules_prepare'], {
+        ...(signal ? { signal } : {}),
+        onOutput: (c) => progress.log(c.toString('utf8')),
+        installHint: 'apt-get install -y build-essential flex bison bc libelf-dev libssl-dev',
+      });
+      if (prepare.exitCode !== 0) {
+        await rm(dir, { recursive: true, force: true });
+        throw new LabError(
+          'IO',
+          `make modules_prepare failed:\n${prepare.stderr.split('\n').slice(-10).join('\n')}`,
+        );
+      }
+    }
+    await copyFile(join(kernel.dir, 'Module.symvers'), join(dir, 'Module.symvers')).catch(() => undefined);
+    return dir;
+  }
+
+  async build(
+    kernel: KernelArtifacts,
+    sourceDir: string,
+    progress: Progress,
+    signal?: AbortSignal,
+  ): Promise<BuiltModule[]> {
+    const files = await listSources(sourceDir);
+    const hashes = await Promise.all(files.map(async (f) => [f, await sha256File(join(sourceDir, f))]));
+    const key = cacheKey({ kernel: kernel.key, hashes });
+    const cache = this.workspace.cache('modules');
+    const describe = async (dir: string, cacheHit: boolean) => {
+      const kos = (await readdir(dir)).filter((n) => n.endsWith('.ko')).sort();
+      return Promise.all(
+        kos.map(async (name) => {
+          const ko = join(dir, name);
+          // .modinfo is a run of NUL-separated key=value strings; the file is small enough to scan.
+          const modinfo = await readFile(ko);
+          return { name, ko, vermagic: parseVermagic(modinfo), cacheHit };
+        }),
+      );
+    };
+    if (await cache.lookup(key)) return describe(cache.entryDir(key), true);
+
+    const tree = await this.#preparedTree(kernel, progress, signal);
+    const work = join(this.workspace.tmpDir, `module-${key}-${process.pid}`);
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    try {
+      for (const f of files) await cp(join(sourceDir, f), join(work, f));
+      progress.report({ fraction: 0.5, message: `make M=… modules (${files.join(', ')})` });
+      const make = await runCommand(['make', '-C', tree, `M=${work}`, 'modules'], {
+        ...(signal ? { signal } : {}),
+        onOutput: (c) => progress.log(c.toString('utf8')),
+      });
+      if (make.exitCode !== 0) {
+        const errors = compilerErrors(
+          `${make.stdout}\n${make.stderr}`.replaceAll(`${work}/`, `${sourceDir}/`),
+        );
+        throw new LabError(
+          'BAD_REQUEST',
+          `The module in ${sourceDir} does not compile against ${kernel.manifest.kernelRelease}:\n${(errors.length ? errors : make.stderr.split('\n').slice(-8)).join('\n')}`,
+          'Fix the source; the job log has the whole kbuild output.',
+        );
+      }
+      const built = (await readdir(work)).filter((n) => n.endsWith('.ko'));
+      if (built.length === 0)
+        throw new LabError('BAD_REQUEST', `kbuild produced no .ko from ${sourceDir}: is obj-m set?`);
+      await cache.commit(key, { kind: 'module', kernel: kernel.key, hashes }, async (dir) => {
+        for (const ko of built) await copyFile(join(work, ko), join(dir, ko));
+        return built;
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    const modules = await describe(cache.entryDir(key), false);
+    for (const m of modules) {
+      if (!m.vermagic?.startsWith(`${kernel.manifest.kernelRelease} `))
+        throw new LabError(
+          'IO',
+          `${m.name} was built for "${m.vermagic}", not for ${kernel.manifest.kernelRelease}: the kernel would refuse it.`,
+          'Delete the workspace build/modules-* folder for this kernel and build again.',
+        );
+    }
+    progress.report({ fraction: 1, message: `Built ${modules.map((m) => m.name).join(', ')}` });
+    return modules;
+  }
+}
