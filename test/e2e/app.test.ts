@@ -12,7 +12,17 @@ import type { ServedApp } from '../helpers/serve';
 import { makeTempDir } from '../helpers/temp';
 
 const shots = join(appRoot, 'test-output', 'screenshots');
-const views = ['home', 'recipes', 'kernels', 'images', 'vms', 'analyzer', 'jobs', 'terminal'] as const;
+const views = [
+  'home',
+  'recipes',
+  'kernels',
+  'images',
+  'vms',
+  'debugger',
+  'analyzer',
+  'jobs',
+  'terminal',
+] as const;
 
 let app: ServedApp;
 let browser: Browser;

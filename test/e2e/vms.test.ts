@@ -89,4 +89,40 @@ describe('VMs view', () => {
     await page.screenshot({ path: join(shots, 'analyzer.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   });
+
+  it('attaches gdb to a guest paused at start and drives it with the quick buttons', async () => {
+    await page.goto(`${app.origin}/#/vms`);
+    await page.getByLabel('pause at start (-S)').check();
+    await page.getByRole('button', { name: 'Boot', exact: true }).click();
+    await expect
+      .poll(() => page.getByRole('tab').first().textContent(), { timeout: 30_000 })
+      .toContain('paused');
+    await page.goto(`${app.origin}/#/debugger`);
+    await page
+      .getByRole('button', { name: /Attach gdb/ })
+      .first()
+      .click();
+    const gdbText = () => page.locator('.xterm-rows').first().textContent();
+    await expect.poll(gdbText, { timeout: 30_000 }).toContain('(gdb)');
+    await page.getByRole('button', { name: 'hbreak start_kernel' }).click();
+    await expect.poll(gdbText, { timeout: 30_000 }).toContain('Hardware assisted breakpoint 1');
+    await page.getByRole('button', { name: 'continue' }).click();
+    await expect.poll(gdbText, { timeout: 60_000 }).toContain('Breakpoint 1, start_kernel');
+    await page.getByRole('button', { name: 'bt', exact: true }).click();
+    await expect.poll(gdbText, { timeout: 30_000 }).toMatch(/#0\s+start_kernel/);
+    await page.screenshot({ path: join(shots, 'debugger.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  }, 180_000);
+
+  it('packs an initramfs and shows its contents, /init and the pre-boot checks', async () => {
+    await page.goto(`${app.origin}/#/images`);
+    await page.getByRole('button', { name: 'Pack and check' }).click();
+    await expect
+      .poll(() => page.getByTestId('image-tree').textContent(), { timeout: 30_000 })
+      .toContain('busybox');
+    expect(await page.getByTestId('image-init').textContent()).toContain('KDLAB-INIT-READY');
+    expect(await page.getByTestId('image-checks').textContent()).toContain('✓');
+    await page.screenshot({ path: join(shots, 'images.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  });
 });

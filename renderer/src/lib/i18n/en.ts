@@ -89,6 +89,16 @@ export const en = {
   'images.title': 'Images',
   'images.body':
     'Busybox initramfs and ext4 rootfs images: their contents as a tree, the /init script, and the pre-boot checks that catch a missing /init, a missing interpreter, a wrong architecture or missing libraries before the kernel panics on them.',
+  'images.intro':
+    'The busybox initramfs kdlab packs with the kernel\'s own gen_init_cpio: every file with its mode and where it came from, the /init script, and the checks run before boot (a missing /init, interpreter, loader or library would otherwise end in "Kernel panic" at boot).',
+  'images.pack': 'Pack and check',
+  'images.entries': '{n} entries',
+  'images.cacheHit': 'cache hit',
+  'images.checks': 'Pre-boot checks',
+  'images.tree': 'Contents',
+  'images.filter': 'Filter paths',
+  'images.showApplets': 'show busybox applet links',
+  'images.noInit': '(no /init)',
   'vms.title': 'VMs',
   'vms.body':
     'QEMU guests with crashkernel= and the gdb stub: the serial console, a boot timeline (firmware → kernel → init → panic), controls to pause at start, attach gdb, crash with sysrq c, dump memory and power off, and the accelerator in use (KVM only when a real boot probe passes, TCG otherwise).',
@@ -158,6 +168,16 @@ export const en = {
   'decoder.trace': 'Call trace',
   'vms.dumpMemory': 'Dump memory (QMP)',
   'vms.busy.dump': 'QEMU is writing the guest memory into the vmcore library…',
+  'nav.debugger': 'Debugger',
+  'debugger.title': 'Debugger',
+  'debugger.intro':
+    "gdb on a guest's stub: `gdb vmlinux` with the build's lx- scripts allowed and `target remote :PORT` done for you. Boot a guest with the gdb stub (or paused at start) on the VMs page first.",
+  'debugger.none': 'No running guest has the gdb stub. Boot one with "gdb stub" or "pause at start" checked:',
+  'debugger.attach': 'Attach gdb',
+  'debugger.quick': 'Common gdb commands',
+  'debugger.interrupt': 'Interrupt (Ctrl-C)',
+  'debugger.symbol': 'symbol, e.g. do_sys_open',
+  'debugger.break': 'Break here',
   'analyzer.title': 'Analyzer',
   'analyzer.body':
     'The vmcore library and a structured crash report for each dump — panic card, backtrace with source lines, log with the panic excerpt highlighted, process table, modules — beside an embedded crash console, plus a decoder for pasted console logs.',

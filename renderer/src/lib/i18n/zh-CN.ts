@@ -90,6 +90,16 @@ export const zhCN: Catalog = {
   'images.title': '镜像',
   'images.body':
     'Busybox initramfs 与 ext4 根文件系统镜像：以树形展示内容、/init 脚本，以及启动前检查——在内核因此 panic 之前发现缺失的 /init、缺失的解释器、错误的架构或缺失的动态库。',
+  'images.intro':
+    'kdlab 用内核自带的 gen_init_cpio 打包的 busybox initramfs：每个文件的权限和来源、/init 脚本，以及启动前的检查（缺少 /init、解释器、加载器或库，否则会在启动时 "Kernel panic"）。',
+  'images.pack': '打包并检查',
+  'images.entries': '{n} 项',
+  'images.cacheHit': '命中缓存',
+  'images.checks': '启动前检查',
+  'images.tree': '内容',
+  'images.filter': '过滤路径',
+  'images.showApplets': '显示 busybox applet 链接',
+  'images.noInit': '（没有 /init）',
   'vms.title': '虚拟机',
   'vms.body':
     '带 crashkernel= 和 gdb 调试桩的 QEMU 虚拟机：串口控制台、启动时间线（固件 → 内核 → init → panic），暂停启动、连接 gdb、sysrq c 触发崩溃、转储内存、关机等控制，以及所用的加速方式（只有真实启动探测通过时才用 KVM，否则用 TCG）。',
@@ -159,6 +169,16 @@ export const zhCN: Catalog = {
   'decoder.trace': '调用栈',
   'vms.dumpMemory': '转储内存（QMP）',
   'vms.busy.dump': 'QEMU 正在把客户机内存写入 vmcore 库…',
+  'nav.debugger': '调试器',
+  'debugger.title': '调试器',
+  'debugger.intro':
+    '在客户机的 gdb stub 上运行 gdb：自动执行 `gdb vmlinux`、允许加载构建产物中的 lx- 脚本并完成 `target remote :端口`。请先在“虚拟机”页面以 gdb stub（或启动时暂停）方式启动客户机。',
+  'debugger.none': '没有带 gdb stub 的运行中客户机。请勾选“gdb stub”或“启动时暂停”后启动一个：',
+  'debugger.attach': '连接 gdb',
+  'debugger.quick': '常用 gdb 命令',
+  'debugger.interrupt': '中断（Ctrl-C）',
+  'debugger.symbol': '符号，如 do_sys_open',
+  'debugger.break': '在此处断点',
   'analyzer.title': '分析',
   'analyzer.body':
     'vmcore 库，以及每个转储的结构化崩溃报告——panic 概要、带源码行号的调用栈、高亮 panic 片段的日志、进程表、模块——旁边是内嵌的 crash 控制台，另有粘贴控制台日志即可解码的解码器。',

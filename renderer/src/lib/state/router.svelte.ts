@@ -1,5 +1,15 @@
 // Hash routing (#/home, #/terminal…): deep links work, and the last view is remembered.
-export const views = ['home', 'recipes', 'kernels', 'images', 'vms', 'analyzer', 'jobs', 'terminal'] as const;
+export const views = [
+  'home',
+  'recipes',
+  'kernels',
+  'images',
+  'vms',
+  'debugger',
+  'analyzer',
+  'jobs',
+  'terminal',
+] as const;
 export type View = (typeof views)[number];
 
 const storageKey = 'kdlab.view';
