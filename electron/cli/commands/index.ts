@@ -2,5 +2,10 @@
 import type { Command } from '../command';
 import { decodeCommand } from './decode';
 import { pipelineCommands } from './pipeline';
+import { recipeCommands } from './recipes';
 
-export const extraCommands: Record<string, Command> = { ...pipelineCommands, decode: decodeCommand };
+export const extraCommands: Record<string, Command> = {
+  ...pipelineCommands,
+  ...recipeCommands,
+  decode: decodeCommand,
+};

@@ -8,6 +8,7 @@ import type { LabBackend } from '../../lab/lab-backend';
 import type { KernelArtifacts } from '../../lab/kernel/kernel-builder';
 import { ModuleBuilder } from '../../lab/kernel/module-builder';
 import { loadPipeline } from '../../lab/pipeline/pipeline-file';
+import { runRecipe } from './recipes';
 import { runPipeline } from '../../lab/pipeline/run-pipeline';
 import type { Command, OptionValues } from '../command';
 import { list, runJob, str, withBackend } from '../command';
@@ -362,12 +363,16 @@ export const pipelineCommands: Record<string, Command> = {
       }),
   },
   run: {
-    summary: 'Run a pipeline file: build → image → boot → trigger → capture, in one go',
-    usage: `kdlab run PIPELINE.yaml [--json]
+    summary: 'Run a recipe (guided lab) by id, or a pipeline file: build → image → boot → trigger → capture',
+    usage: `kdlab run RECIPE-ID [--non-interactive] [--restart] [--json]
+kdlab run PIPELINE.yaml [--json]
+
+  A recipe runs step by step with its checks; --non-interactive answers its questions from the run's
+  own facts (CI); the state is saved after each step and a second run resumes (--restart starts over).
 
   Example pipelines are in recipes/pipelines/. Prints progress and, at the end, where the vmcore
   and the logs are.`,
-    options: { json },
+    options: { json, 'non-interactive': { type: 'boolean' }, restart: { type: 'boolean' } },
     positionals: true,
     run: async (values, ctx, positionals) => {
       if (positionals.length !== 1)
@@ -375,6 +380,9 @@ export const pipelineCommands: Record<string, Command> = {
           'BAD_REQUEST',
           'kdlab run needs one pipeline file, e.g. kdlab run recipes/pipelines/sysrq-kdump.yaml',
         );
+      // A recipe id (no path separator, no .yaml): run the guided lab.
+      if (/^[a-z0-9-]+$/.test(positionals[0]!))
+        return withBackend(ctx, 'web', (backend) => runRecipe(backend, ctx, positionals[0]!, values));
       const loaded = await loadPipeline(positionals[0]!);
       return withBackend(ctx, 'web', async (backend) => {
         const result = await runJob(

@@ -1,0 +1,89 @@
+// Recipes on disk: recipes/<id>/recipe.yaml. Parsed with positions so every schema problem is
+// reported as FILE:LINE:COL, never as a stack trace; a recipe's own files must stay in its folder.
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { LabError } from '../../common/errors';
+import { isInside } from '../workspace';
+import { recipeSchema } from './recipe-schema';
+import type { Recipe } from './recipe-schema';
+
+export interface LoadedRecipe {
+  recipe: Recipe;
+  dir: string;
+  file: string;
+}
+
+export function parseRecipe(textIn: string, file: string): Recipe {
+  const lines = new LineCounter();
+  const doc = parseDocument(textIn, { lineCounter: lines, prettyErrors: false });
+  const where = (offset: number | undefined) => {
+    const pos = offset === undefined ? { line: 1, col: 1 } : lines.linePos(offset);
+    return `${file}:${pos.line}:${pos.col}`;
+  };
+  if (doc.errors.length > 0)
+    throw new LabError(
+      'BAD_REQUEST',
+      doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split('\n')[0]}`).join('\n'),
+      'The recipe is not valid YAML.',
+    );
+  const parsed = recipeSchema.safeParse(doc.toJS() ?? {});
+  if (parsed.success) return parsed.data;
+  throw new LabError(
+    'BAD_REQUEST',
+    parsed.error.issues
+      .map((issue) => {
+        let path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+        let node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+        while (!node?.range && path.length > 0) {
+          path = path.slice(0, -1);
+          node = (path.length ? doc.getIn(path, true) : doc.contents) as typeof node;
+        }
+        return `${where(node?.range?.[0])}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`;
+      })
+      .join('\n'),
+    'See recipes/README.md for the recipe format.',
+  );
+}
+
+/** A file of the recipe, refusing anything that resolves outside its folder (symlinks included). */
+export async function recipeFile(loaded: LoadedRecipe, rel: string): Promise<string> {
+  const full = join(loaded.dir, rel);
+  const real = await realpath(full).catch(() => null);
+  if (!real) throw new LabError('NOT_FOUND', `${loaded.file}: ${rel} does not exist in the recipe folder.`);
+  if (!isInside(await realpath(loaded.dir), real))
+    throw new LabError('FORBIDDEN', `${loaded.file}: ${rel} resolves outside the recipe folder (${real}).`);
+  return real;
+}
+
+export class RecipeCatalog {
+  constructor(private readonly roots: string[]) {}
+
+  async list(): Promise<LoadedRecipe[]> {
+    const found: LoadedRecipe[] = [];
+    for (const root of this.roots) {
+      for (const name of (await readdir(root).catch(() => [] as string[])).sort()) {
+        const file = join(root, name, 'recipe.yaml');
+        if (!(await stat(file).catch(() => null))) continue;
+        found.push({ recipe: parseRecipe(await readFile(file, 'utf8'), file), dir: join(root, name), file });
+      }
+    }
+    return found;
+  }
+
+  async get(id: string): Promise<LoadedRecipe> {
+    if (!/^[a-z0-9-]+$/.test(id))
+      throw new LabError('BAD_REQUEST', `${JSON.stringify(id)} is not a recipe id.`);
+    for (const root of this.roots) {
+      const file = join(root, id, 'recipe.yaml');
+      const textIn = await readFile(file, 'utf8').catch(() => null);
+      if (textIn !== null) {
+        const recipe = parseRecipe(textIn, file);
+        if (recipe.id !== id)
+          throw new LabError('BAD_REQUEST', `${file}: its id is ${recipe.id}, but its folder is ${id}.`);
+        return { recipe, dir: join(root, id), file };
+      }
+    }
+    throw new LabError('NOT_FOUND', `No recipe ${id}.`, 'kdlab recipes list shows the recipes.');
+  }
+}

@@ -1,0 +1,451 @@
+// Runs a recipe step by step on the real pipeline. Each step's checks compare against facts of this
+// run (the console, the decoded panic, the vmcore, crash and gdb output, the image contents);
+// questions are right when they match the run's own facts. State is saved after every step, so a
+// closed app resumes where it stopped; finished build/capture steps reuse cached artifacts.
+import { readFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabError, toErrorData } from '../../common/errors';
+import type { LabErrorData } from '../../common/errors';
+import { decodeText } from '../analyze/decoder';
+import { runGdbBatch } from '../gdb/gdb-session';
+import { ImageBuilder } from '../image/initramfs';
+import type { InitramfsImage } from '../image/initramfs';
+import type { InitTemplate } from '../image/init-templates';
+import { subProgress } from '../jobs';
+import type { Progress } from '../jobs';
+import { KdumpCapture } from '../kdump/kdump-capture';
+import type { KernelArtifacts, KernelBuilder } from '../kernel/kernel-builder';
+import { ModuleBuilder } from '../kernel/module-builder';
+import { findSources } from '../kernel/sources';
+import { runCommand } from '../process';
+import { VmRunner } from '../vm/vm-runner';
+import type { RunningVm } from '../vm/vm-runner';
+import type { Workspace } from '../workspace';
+import { writeJsonAtomic } from '../workspace';
+import { recipeFile } from './recipe-loader';
+import type { LoadedRecipe } from './recipe-loader';
+import type { RecipeCheck, RecipeStep } from './recipe-schema';
+
+export interface CheckResult {
+  check: RecipeCheck;
+  ok: boolean;
+  detail: string;
+}
+
+export interface StepResult {
+  id: string;
+  do: RecipeStep['do'];
+  status: 'passed' | 'failed' | 'error';
+  checks: CheckResult[];
+  answer?: { given: string; expected: string; ok: boolean };
+  error?: LabErrorData;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface RecipeRunState {
+  recipeId: string;
+  startedAt: string;
+  updatedAt: string;
+  finished: boolean;
+  steps: StepResult[];
+  /** Hashes of the artifacts the run used (for grading against a lab pack). */
+  artifacts: Record<string, string>;
+  /** What the run found so far (kept so a resumed run can check later steps against it). */
+  facts: Facts;
+}
+
+export type Facts = Record<string, unknown>;
+
+export interface RunOptions {
+  /** Answers questions from the run's own facts (CI). */
+  nonInteractive: boolean;
+  ask?: (question: string) => Promise<string>;
+  restart?: boolean;
+  language?: 'en' | 'zh-CN';
+  onStep?: (step: RecipeStep, result: StepResult) => void;
+}
+
+/** Reads `decoded.callTrace[0].function`-style paths out of the facts. */
+export function factAt(facts: Facts, path: string): unknown {
+  let value: unknown = facts;
+  for (const part of path.match(/[^.[\]]+/g) ?? []) {
+    if (value === null || value === undefined || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** Answers compare as numbers when both read as numbers (0x7f00 = 0x00007f00 = 32512), else as words. */
+export function sameAnswer(given: string, expected: unknown): boolean {
+  const a = given.trim();
+  const b = String(expected ?? '').trim();
+  const num = (s: string) =>
+    /^0x[0-9a-f]+$/i.test(s) ? parseInt(s, 16) : /^-?\d+$/.test(s) ? Number(s) : null;
+  const na = num(a);
+  const nb = num(b);
+  if (na !== null && nb !== null) return na === nb;
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+export function evaluateCheck(check: RecipeCheck, facts: Facts, output: string): CheckResult {
+  const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  if ('console' in check) {
+    const ok = new RegExp(check.console, 'm').test(String(facts.console ?? ''));
+    return {
+      check,
+      ok,
+      detail: ok ? `console matches /${check.console}/` : `console does not show /${check.console}/`,
+    };
+  }
+  if ('output' in check) {
+    const ok = new RegExp(check.output, 'm').test(output);
+    return {
+      check,
+      ok,
+      detail: ok ? `output matches /${check.output}/` : `output does not show /${check.output}/`,
+    };
+  }
+  if ('imageHas' in check || 'imageLacks' in check) {
+    const paths = (factAt(facts, 'image.paths') as string[] | undefined) ?? [];
+    const path = 'imageHas' in check ? check.imageHas : check.imageLacks;
+    const has = paths.includes(path);
+    const ok = 'imageHas' in check ? has : !has;
+    return { check, ok, detail: `${path} is ${has ? '' : 'not '}in the image` };
+  }
+  const value = factAt(facts, check.fact);
+  if ('equals' in check) {
+    const ok = value === check.equals || sameAnswer(text(value), check.equals);
+    return {
+      check,
+      ok,
+      detail: `${check.fact} = ${text(value)}${ok ? '' : ` (expected ${text(check.equals)})`}`,
+    };
+  }
+  const ok = value !== undefined && value !== null && new RegExp(check.matches).test(text(value));
+  return { check, ok, detail: `${check.fact} = ${text(value)}${ok ? '' : ` (expected /${check.matches}/)`}` };
+}
+
+export class RecipeRunner {
+  readonly #images: ImageBuilder;
+  readonly #vms: VmRunner;
+
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly kernels: KernelBuilder,
+    /** lab-images/modules: what `lab:NAME` modules of a recipe refer to. */
+    private readonly labModulesDir: string,
+  ) {
+    this.#images = new ImageBuilder(workspace);
+    this.#vms = new VmRunner(workspace);
+  }
+
+  stateFile(recipeId: string): string {
+    return join(this.workspace.stateDir, 'recipes', `${recipeId}.json`);
+  }
+
+  async readState(recipeId: string): Promise<RecipeRunState | null> {
+    const raw = await readFile(this.stateFile(recipeId), 'utf8').catch(() => null);
+    return raw ? (JSON.parse(raw) as RecipeRunState) : null;
+  }
+
+  async run(
+    loaded: LoadedRecipe,
+    options: RunOptions,
+    progress: Progress,
+    signal: AbortSignal,
+  ): Promise<RecipeRunState> {
+    const recipe = loaded.recipe;
+    const lang = options.language ?? 'en';
+    await mkdir(join(this.workspace.stateDir, 'recipes'), { recursive: true });
+    const previous = options.restart ? null : await this.readState(recipe.id);
+    const state: RecipeRunState =
+      previous && !previous.finished
+        ? previous
+        : {
+            recipeId: recipe.id,
+            startedAt: new Date().toISOString(),
+            updatedAt: '',
+            finished: false,
+            steps: [],
+            artifacts: {},
+            facts: {},
+          };
+    const save = async () => {
+      state.updatedAt = new Date().toISOString();
+      await writeJsonAtomic(this.stateFile(recipe.id), state);
+    };
+
+    // Resume: keep passed steps up to the first unfinished one; steps that need a live guest go back
+    // to the boot that started it (a guest does not survive a closed app).
+    const done = new Set(state.steps.filter((s) => s.status === 'passed').map((s) => s.id));
+    let start = recipe.steps.findIndex((s) => !done.has(s.id));
+    if (start < 0) start = recipe.steps.length;
+    const needsVm = (s: RecipeStep) => s.do === 'send' || s.do === 'wait' || s.do === 'gdb';
+    if (start < recipe.steps.length && needsVm(recipe.steps[start]!)) {
+      for (let i = start; i >= 0; i -= 1)
+        if (recipe.steps[i]!.do === 'boot') {
+          start = i;
+          break;
+        }
+    }
+    state.steps = state.steps.filter((s) => recipe.steps.findIndex((r) => r.id === s.id) < start);
+
+    const facts: Facts = { answers: {}, ...(start > 0 ? (state.facts ?? {}) : {}) };
+    state.facts = facts;
+    let kernel: KernelArtifacts | null = null;
+    let image: InitramfsImage | null = null;
+    let modules: string[] = [];
+    let vm: RunningVm | null = null;
+    const ensureKernel = async (p: Progress) => {
+      if (kernel) return kernel;
+      const source = (await findSources()).filter((s) => s.kind === 'tarball' || s.kind === 'tree').at(-1);
+      if (!source)
+        throw new LabError(
+          'NOT_FOUND',
+          'No kernel sources under /usr/src.',
+          'apt-get install -y linux-source-6.1',
+        );
+      kernel = await this.kernels.build(
+        {
+          source: source.path,
+          base: recipe.kernel.base,
+          fragments: recipe.kernel.fragments,
+          extra: recipe.kernel.set,
+        },
+        p,
+        signal,
+      );
+      facts.kernel = {
+        release: kernel.manifest.kernelRelease,
+        key: kernel.key,
+        buildId: kernel.manifest.buildId,
+      };
+      state.artifacts.kernel = kernel.key;
+      return kernel;
+    };
+    const ensureModules = async (p: Progress) => {
+      const k = await ensureKernel(p);
+      if (modules.length || recipe.modules.length === 0) return modules;
+      for (const rel of recipe.modules) {
+        const built = await new ModuleBuilder(this.workspace).build(
+          k,
+          await recipeFile(loaded, rel),
+          p,
+          signal,
+        );
+        modules.push(...built.map((m) => m.ko));
+      }
+      return modules;
+    };
+    const ensureImage = async (p: Progress) => {
+      if (image) return image;
+      const k = await ensureKernel(p);
+      const init = recipe.image.init;
+      const template: InitTemplate =
+        init === 'shell'
+          ? { kind: 'shell' }
+          : init === 'sysrq'
+            ? { kind: 'sysrq-crash' }
+            : 'exit' in init
+              ? { kind: 'exit', code: init.exit }
+              : { kind: 'script', text: await readFile(await recipeFile(loaded, init.script), 'utf8') };
+      image = await this.#images.buildInitramfs(
+        {
+          init: template,
+          omitInit: recipe.image.omitInit,
+          allowBroken: recipe.image.omitInit,
+          modules: await ensureModules(p),
+        },
+        k.genInitCpio,
+        signal,
+      );
+      facts.image = { paths: image.entries.map((e) => e.path), init: image.init, checks: image.checks };
+      state.artifacts.image = image.key;
+      return image;
+    };
+    const needVm = () => {
+      if (!vm)
+        throw new LabError('UNAVAILABLE', 'This step needs a running guest; the recipe must boot one first.');
+      return vm;
+    };
+
+    try {
+      for (let i = 0; i < recipe.steps.length; i += 1) {
+        if (i < start) continue;
+        const step = recipe.steps[i]!;
+        const p = subProgress(
+          progress,
+          i / recipe.steps.length,
+          (i + 1) / recipe.steps.length,
+          `${step.title[lang]}: `,
+        );
+        p.report({ fraction: 0, message: step.title[lang] });
+        const startedAt = new Date().toISOString();
+        let output = '';
+        let answer: StepResult['answer'];
+        let error: LabErrorData | undefined;
+        try {
+          switch (step.do) {
+            case 'build':
+              await ensureKernel(p);
+              await ensureModules(p);
+              break;
+            case 'image':
+              await ensureImage(p);
+              break;
+            case 'boot': {
+              vm?.stop();
+              const k = await ensureKernel(p);
+              const img = await ensureImage(p);
+              vm = await this.#vms.boot(
+                {
+                  kernel: k.bzImage,
+                  initrd: img.path,
+                  memoryMiB: recipe.vm.memoryMiB,
+                  appendExtra: recipe.vm.append,
+                  ...(recipe.vm.gdb || recipe.vm.paused ? { gdb: { port: 'next-free' as const } } : {}),
+                  ...(recipe.vm.paused ? { paused: true } : {}),
+                  markers: [{ name: 'until', pattern: step.until }],
+                },
+                signal,
+              );
+              facts.vm = { accel: vm.accel.accel, gdbPort: vm.gdbPort };
+              const running = vm;
+              if (!recipe.vm.paused)
+                await running
+                  .waitFor(
+                    (m) => (m.kind === 'marker' && m.detail === 'until') || m.kind === 'panic',
+                    step.timeout * 1000,
+                  )
+                  .catch(() => undefined);
+              facts.console = running.consoleText;
+              break;
+            }
+            case 'send':
+              needVm().sendKeys(step.text.replace(/\n/g, '\r'));
+              await new Promise((r) => setTimeout(r, 300));
+              facts.console = needVm().consoleText;
+              break;
+            case 'wait': {
+              const running = needVm();
+              const pattern = new RegExp(step.pattern, 'm');
+              const deadline = Date.now() + step.timeout * 1000;
+              let exited = false;
+              void running.exited.then(() => (exited = true));
+              while (!pattern.test(running.consoleText) && Date.now() < deadline && !exited)
+                await new Promise((r) => setTimeout(r, 50));
+              await new Promise((r) => setTimeout(r, 100));
+              facts.console = running.consoleText;
+              break;
+            }
+            case 'capture': {
+              vm?.stop();
+              vm = null;
+              const k = await ensureKernel(p);
+              const trigger =
+                step.trigger === 'sysrq'
+                  ? { kind: 'sysrq' as const }
+                  : 'init-exit' in step.trigger
+                    ? { kind: 'init-exit' as const, code: step.trigger['init-exit'] }
+                    : { kind: 'module' as const, file: step.trigger.module };
+              try {
+                const entry = await new KdumpCapture(this.workspace).capture(
+                  {
+                    kernel: k,
+                    trigger,
+                    ...(step.crashkernelMiB ? { crashkernelMiB: step.crashkernelMiB } : {}),
+                    ...((await ensureModules(p)).length ? { modules } : {}),
+                  },
+                  p,
+                  signal,
+                );
+                facts.vmcore = entry;
+                facts.console = entry.consoleLog ? await readFile(entry.consoleLog, 'utf8') : '';
+                state.artifacts.vmcore = entry.meta.id;
+              } catch (e) {
+                if (!step.expectFailure) throw e;
+                facts.captureError = toErrorData(e);
+                output = `${(e as Error).message}\n${(e as LabError).hint ?? ''}`;
+              }
+              break;
+            }
+            case 'crash': {
+              const entry = facts.vmcore as { vmcore: string; meta: { vmlinux: string } } | undefined;
+              if (!entry) throw new LabError('UNAVAILABLE', 'No vmcore yet: a capture step must come first.');
+              const r = await runCommand(['crash', '-s', entry.meta.vmlinux, entry.vmcore], {
+                input: `${step.commands.join('\n')}\nquit\n`,
+                timeoutMs: 180_000,
+                signal,
+                installHint: 'apt-get install -y crash',
+              });
+              output = `${r.stdout}${r.stderr}`;
+              facts.crash = { output };
+              break;
+            }
+            case 'gdb': {
+              const running = needVm();
+              const k = await ensureKernel(p);
+              if (running.gdbPort === null)
+                throw new LabError('UNAVAILABLE', 'The guest has no gdb stub: set vm.gdb in the recipe.');
+              output = (
+                await runGdbBatch(
+                  { vmlinux: k.vmlinux, gdbScript: k.gdbScript, port: running.gdbPort },
+                  step.commands,
+                  { signal },
+                )
+              ).output;
+              facts.gdb = { output };
+              break;
+            }
+            case 'decode': {
+              const reports = decodeText(String(facts.console ?? ''));
+              facts.reports = reports;
+              facts.decoded = reports[0] ?? null;
+              output = reports.map((r) => `${r.kind}: ${r.title}\n${r.explanation.summary}`).join('\n\n');
+              break;
+            }
+            case 'question': {
+              const expected = factAt(facts, step.answer.fact);
+              const given = options.nonInteractive
+                ? String(expected ?? '')
+                : await (options.ask ?? (() => Promise.resolve('')))(step.ask[lang]);
+              answer = {
+                given,
+                expected: String(expected ?? ''),
+                ok: expected !== undefined && sameAnswer(given, expected),
+              };
+              (facts.answers as Record<string, string>)[step.id] = given;
+              break;
+            }
+          }
+        } catch (e) {
+          if (signal.aborted) throw e;
+          error = toErrorData(e);
+        }
+        const checks = error ? [] : step.expect.map((c) => evaluateCheck(c, facts, output));
+        const ok = !error && checks.every((c) => c.ok) && (answer?.ok ?? true);
+        const result: StepResult = {
+          id: step.id,
+          do: step.do,
+          status: error ? 'error' : ok ? 'passed' : 'failed',
+          checks,
+          ...(answer ? { answer } : {}),
+          ...(error ? { error } : {}),
+          startedAt,
+          finishedAt: new Date().toISOString(),
+        };
+        state.steps.push(result);
+        await save();
+        options.onStep?.(step, result);
+        if (!ok) break;
+      }
+      state.finished =
+        state.steps.length === recipe.steps.length && state.steps.every((s) => s.status === 'passed');
+      await save();
+      return state;
+    } finally {
+      (vm as RunningVm | null)?.stop();
+    }
+  }
+}

@@ -1,0 +1,147 @@
+// The recipe format: a YAML lab with bilingual text, inputs (kernel, modules, image, VM) and steps,
+// each step with checks against the facts of the student's own run. Validated with zod; errors are
+// reported as FILE:LINE:COL by the loader.
+import { z } from 'zod';
+
+export const text = z.object({ en: z.string().min(1), 'zh-CN': z.string().min(1) }).strict();
+const regex = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a valid regular expression');
+const relPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a path inside the recipe folder');
+
+/** A fact of the run: `console`, `decoded.function`, `vmcore.meta.panic`, `crash.output`… */
+const factPath = z
+  .string()
+  .regex(/^[a-zA-Z][\w]*(\.[\w]+|\[\d+\])*$/, 'a fact path such as decoded.exitCode');
+
+export const checkSchema = z.union([
+  z.object({ console: regex }).strict(),
+  z.object({ output: regex }).strict(),
+  z.object({ fact: factPath, equals: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).strict(),
+  z.object({ fact: factPath, matches: regex }).strict(),
+  z.object({ imageHas: z.string().startsWith('/') }).strict(),
+  z.object({ imageLacks: z.string().startsWith('/') }).strict(),
+]);
+export type RecipeCheck = z.infer<typeof checkSchema>;
+
+const initSchema = z.union([
+  z.enum(['shell', 'sysrq']),
+  z.object({ exit: z.number().int().min(0).max(255) }).strict(),
+  /** A script from the recipe folder, used as /init as it is. */
+  z.object({ script: relPath }).strict(),
+]);
+
+const stepBase = {
+  id: z.string().regex(/^[a-z0-9-]+$/),
+  title: text,
+  explain: text,
+  expect: z.array(checkSchema).default([]),
+};
+
+export const stepSchema = z.discriminatedUnion('do', [
+  z.object({ ...stepBase, do: z.literal('build') }).strict(),
+  z.object({ ...stepBase, do: z.literal('image') }).strict(),
+  z
+    .object({
+      ...stepBase,
+      do: z.literal('boot'),
+      /** Waits for this pattern on the console (or a panic) before the step's checks. */
+      until: regex.default('KDLAB-INIT-READY'),
+      timeout: z.number().int().min(1).max(600).default(90),
+    })
+    .strict(),
+  z.object({ ...stepBase, do: z.literal('send'), text: z.string().min(1) }).strict(),
+  z
+    .object({
+      ...stepBase,
+      do: z.literal('wait'),
+      pattern: regex,
+      timeout: z.number().int().min(1).max(600).default(60),
+    })
+    .strict(),
+  z
+    .object({
+      ...stepBase,
+      do: z.literal('capture'),
+      trigger: z.union([
+        z.literal('sysrq'),
+        z.object({ 'init-exit': z.number().int().min(0).max(255) }).strict(),
+        z.object({ module: z.string().regex(/^[\w.-]+\.ko$/) }).strict(),
+      ]),
+      crashkernelMiB: z.number().int().min(8).max(4096).optional(),
+      /** Expect kexec -p to fail (the too-small crashkernel lab): the error becomes the fact `captureError`. */
+      expectFailure: z.boolean().default(false),
+    })
+    .strict(),
+  z.object({ ...stepBase, do: z.literal('crash'), commands: z.array(z.string().min(1)).min(1) }).strict(),
+  z.object({ ...stepBase, do: z.literal('gdb'), commands: z.array(z.string().min(1)).min(1) }).strict(),
+  /** Decodes the console log of the last run into `decoded` (the first report) and `reports`. */
+  z.object({ ...stepBase, do: z.literal('decode') }).strict(),
+  z
+    .object({
+      ...stepBase,
+      do: z.literal('question'),
+      ask: text,
+      /** The right answer is a fact of the run, not a fixed string. */
+      answer: z.object({ fact: factPath }).strict(),
+    })
+    .strict(),
+]);
+export type RecipeStep = z.infer<typeof stepSchema>;
+
+export const recipeSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9-]+$/),
+    title: text,
+    level: z.enum(['beginner', 'intermediate', 'advanced']),
+    minutes: z.number().int().min(1).max(600),
+    objectives: z.array(text).min(1),
+    seeds: z.array(z.string()).default([]),
+    kernel: z
+      .object({
+        base: z.enum(['tinyconfig', 'defconfig']).default('tinyconfig'),
+        fragments: z.array(z.string()).default(['kgdb', 'kdump', 'debuginfo', 'qemu-virt', 'modules']),
+        set: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .default({
+        base: 'tinyconfig',
+        fragments: ['kgdb', 'kdump', 'debuginfo', 'qemu-virt', 'modules'],
+        set: {},
+      }),
+    /** Module source folders inside the recipe folder, or `lab:NAME` for lab-images/modules/NAME; built with make M=. */
+    modules: z.array(z.union([relPath, z.string().regex(/^lab:[a-z0-9-]+$/)])).default([]),
+    image: z
+      .object({ init: initSchema.default('shell'), omitInit: z.boolean().default(false) })
+      .strict()
+      .default({ init: 'shell', omitInit: false }),
+    vm: z
+      .object({
+        memoryMiB: z.number().int().min(128).max(8192).default(512),
+        gdb: z.boolean().default(false),
+        paused: z.boolean().default(false),
+        append: z.array(z.string().regex(/^[\w.,=:/-]+$/)).default([]),
+      })
+      .strict()
+      .default({ memoryMiB: 512, gdb: false, paused: false, append: [] }),
+    steps: z.array(stepSchema).min(1),
+  })
+  .strict()
+  .superRefine((recipe, ctx) => {
+    const ids = new Set<string>();
+    recipe.steps.forEach((s, i) => {
+      if (ids.has(s.id))
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id ${s.id}` });
+      ids.add(s.id);
+    });
+  });
+
+export type Recipe = z.output<typeof recipeSchema>;
