@@ -66,6 +66,12 @@ export interface RunOptions {
   onStep?: (step: RecipeStep, result: StepResult) => void;
 }
 
+/** A fact as text: strings as they are, anything else as JSON. */
+export function factText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** Reads `decoded.callTrace[0].function`-style paths out of the facts. */
 export function factAt(facts: Facts, path: string): unknown {
   let value: unknown = facts;
@@ -79,7 +85,7 @@ export function factAt(facts: Facts, path: string): unknown {
 /** Answers compare as numbers when both read as numbers (0x7f00 = 0x00007f00 = 32512), else as words. */
 export function sameAnswer(given: string, expected: unknown): boolean {
   const a = given.trim();
-  const b = String(expected ?? '').trim();
+  const b = factText(expected).trim();
   const num = (s: string) =>
     /^0x[0-9a-f]+$/i.test(s) ? parseInt(s, 16) : /^-?\d+$/.test(s) ? Number(s) : null;
   const na = num(a);
@@ -91,7 +97,7 @@ export function sameAnswer(given: string, expected: unknown): boolean {
 export function evaluateCheck(check: RecipeCheck, facts: Facts, output: string): CheckResult {
   const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
   if ('console' in check) {
-    const ok = new RegExp(check.console, 'm').test(String(facts.console ?? ''));
+    const ok = new RegExp(check.console, 'm').test(factText(facts.console));
     return {
       check,
       ok,
@@ -195,7 +201,7 @@ export class RecipeRunner {
     state.facts = facts;
     let kernel: KernelArtifacts | null = null;
     let image: InitramfsImage | null = null;
-    let modules: string[] = [];
+    const modules: string[] = [];
     let vm: RunningVm | null = null;
     const ensureKernel = async (p: Progress) => {
       if (kernel) return kernel;
@@ -228,12 +234,10 @@ export class RecipeRunner {
       const k = await ensureKernel(p);
       if (modules.length || recipe.modules.length === 0) return modules;
       for (const rel of recipe.modules) {
-        const built = await new ModuleBuilder(this.workspace).build(
-          k,
-          await recipeFile(loaded, rel),
-          p,
-          signal,
-        );
+        const dir = rel.startsWith('lab:')
+          ? join(this.labModulesDir, rel.slice(4))
+          : await recipeFile(loaded, rel);
+        const built = await new ModuleBuilder(this.workspace).build(k, dir, p, signal);
         modules.push(...built.map((m) => m.ko));
       }
       return modules;
@@ -399,7 +403,7 @@ export class RecipeRunner {
               break;
             }
             case 'decode': {
-              const reports = decodeText(String(facts.console ?? ''));
+              const reports = decodeText(factText(facts.console));
               facts.reports = reports;
               facts.decoded = reports[0] ?? null;
               output = reports.map((r) => `${r.kind}: ${r.title}\n${r.explanation.summary}`).join('\n\n');
@@ -408,11 +412,11 @@ export class RecipeRunner {
             case 'question': {
               const expected = factAt(facts, step.answer.fact);
               const given = options.nonInteractive
-                ? String(expected ?? '')
+                ? factText(expected)
                 : await (options.ask ?? (() => Promise.resolve('')))(step.ask[lang]);
               answer = {
                 given,
-                expected: String(expected ?? ''),
+                expected: factText(expected),
                 ok: expected !== undefined && sameAnswer(given, expected),
               };
               (facts.answers as Record<string, string>)[step.id] = given;
@@ -445,7 +449,7 @@ export class RecipeRunner {
       await save();
       return state;
     } finally {
-      (vm as RunningVm | null)?.stop();
+      vm?.stop();
     }
   }
 }
