@@ -5,6 +5,8 @@ import type { LabEventName, LabEvents } from './events';
 import type { Result } from './errors';
 import type {
   AppInfo,
+  Recipe,
+  RecipeRunState,
   DecodedReport,
   DoctorReport,
   ImageSummary,
@@ -97,6 +99,19 @@ export const apiRequestSchemas = {
       vmlinux: z.string().min(1).max(4096).optional(),
     })
     .strict(),
+  'recipes.list': empty,
+  'recipes.state': z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }).strict(),
+  'recipes.run': z
+    .object({
+      id: z.string().regex(/^[a-z0-9-]+$/),
+      /** The student's answers by step id; a missing or wrong one fails that step (fix it, run again: it resumes). */
+      answers: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string().max(500)).default({}),
+      /** Answer questions from the run's own facts (a demonstration or CI). */
+      auto: z.boolean().default(false),
+      restart: z.boolean().default(false),
+      language: z.enum(['en', 'zh-CN']).default('en'),
+    })
+    .strict(),
   'vmcores.list': empty,
   'vmcores.remove': z.object({ id: vmId }).strict(),
   'vmcores.capture': z
@@ -143,6 +158,9 @@ export interface ApiResults {
   'vms.powerOff': VmInfo;
   'vms.dumpMemory': VmcoreSummary;
   'decoder.decode': DecodedReport[];
+  'recipes.list': Recipe[];
+  'recipes.state': RecipeRunState | null;
+  'recipes.run': RecipeRunState;
   'vmcores.list': VmcoreSummary[];
   'vmcores.remove': null;
   'vmcores.capture': VmcoreSummary;

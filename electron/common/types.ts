@@ -185,3 +185,6 @@ export interface ImageSummary {
 
 // The decoder's report type is pure data defined beside the decoder; the contract re-exports it.
 export type { DecodedReport } from '../lab/analyze/decoder/types';
+// Recipes and their run state are plain data defined beside the recipe engine.
+export type { Recipe } from '../lab/recipes/recipe-schema';
+export type { RecipeRunState, StepResult } from '../lab/recipes/recipe-state';

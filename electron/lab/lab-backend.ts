@@ -19,6 +19,8 @@ import { VmcoreLibrary } from './kdump/vmcore-library';
 import { KernelBuilder } from './kernel/kernel-builder';
 import type { KernelArtifacts } from './kernel/kernel-builder';
 import { findSources } from './kernel/sources';
+import { RecipeCatalog } from './recipes/recipe-loader';
+import { RecipeRunner } from './recipes/recipe-runner';
 import { VmRunner } from './vm/vm-runner';
 import { VmSessions } from './vm/vm-sessions';
 import { TerminalService } from './terminals/terminal-service';
@@ -89,6 +91,8 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
   );
   const vmcores = new VmcoreLibrary(workspace);
   const capture = new KdumpCapture(workspace);
+  const recipes = new RecipeCatalog([join(appRoot, 'recipes')]);
+  const recipeRunner = new RecipeRunner(workspace, kernels, join(appRoot, 'lab-images', 'modules'));
 
   const appInfo: AppInfo = {
     name: 'kdlab',
@@ -203,6 +207,26 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     },
     'decoder.decode': (args) =>
       args.vmlinux ? decodeLog(args.text, { vmlinux: args.vmlinux }) : Promise.resolve(decodeText(args.text)),
+    'recipes.list': async () => (await recipes.list()).map((l) => l.recipe),
+    'recipes.state': (args) => recipeRunner.readState(args.id),
+    'recipes.run': async (args) => {
+      const loaded = await recipes.get(args.id);
+      return jobs.withProgress(
+        { title: `Recipe: ${loaded.recipe.title[args.language]}`, kind: 'recipe' },
+        (progress, signal) =>
+          recipeRunner.run(
+            loaded,
+            {
+              nonInteractive: args.auto,
+              restart: args.restart,
+              language: args.language,
+              ask: (_question, stepId) => Promise.resolve(args.answers[stepId] ?? ''),
+            },
+            progress,
+            signal,
+          ),
+      );
+    },
     'vmcores.list': async () => (await vmcores.list()).map((e) => ({ id: e.meta.id, ...e })),
     'vmcores.remove': async (args) => {
       await vmcores.remove(args.id);

@@ -125,4 +125,20 @@ describe('VMs view', () => {
     await page.screenshot({ path: join(shots, 'images.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   });
+
+  it('runs a recipe step by step: a wrong answer fails against the run, the right one passes on resume', async () => {
+    await page.goto(`${app.origin}/#/recipes`);
+    await page.getByRole('button', { name: /Init exits with status 127/ }).click();
+    await page.getByTestId('answer-status').fill('1');
+    await page.getByRole('button', { name: 'Start over' }).click();
+    await expect
+      .poll(() => page.getByTestId('step-status').textContent(), { timeout: 120_000 })
+      .toContain('not what your run shows');
+    expect(await page.getByTestId('step-decode').textContent()).toContain('decoded.exitStatus.exited = 127');
+    await page.getByTestId('answer-status').fill('127');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByTestId('recipe-passed').waitFor({ timeout: 120_000 });
+    await page.screenshot({ path: join(shots, 'recipes.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
 });

@@ -25,42 +25,14 @@ import { writeJsonAtomic } from '../workspace';
 import { recipeFile } from './recipe-loader';
 import type { LoadedRecipe } from './recipe-loader';
 import type { RecipeCheck, RecipeStep } from './recipe-schema';
+import type { CheckResult, Facts, RecipeRunState, StepResult } from './recipe-state';
 
-export interface CheckResult {
-  check: RecipeCheck;
-  ok: boolean;
-  detail: string;
-}
-
-export interface StepResult {
-  id: string;
-  do: RecipeStep['do'];
-  status: 'passed' | 'failed' | 'error';
-  checks: CheckResult[];
-  answer?: { given: string; expected: string; ok: boolean };
-  error?: LabErrorData;
-  startedAt: string;
-  finishedAt: string;
-}
-
-export interface RecipeRunState {
-  recipeId: string;
-  startedAt: string;
-  updatedAt: string;
-  finished: boolean;
-  steps: StepResult[];
-  /** Hashes of the artifacts the run used (for grading against a lab pack). */
-  artifacts: Record<string, string>;
-  /** What the run found so far (kept so a resumed run can check later steps against it). */
-  facts: Facts;
-}
-
-export type Facts = Record<string, unknown>;
+export type { CheckResult, Facts, RecipeRunState, StepResult };
 
 export interface RunOptions {
   /** Answers questions from the run's own facts (CI). */
   nonInteractive: boolean;
-  ask?: (question: string) => Promise<string>;
+  ask?: (question: string, stepId: string) => Promise<string>;
   restart?: boolean;
   language?: 'en' | 'zh-CN';
   onStep?: (step: RecipeStep, result: StepResult) => void;
@@ -413,7 +385,7 @@ export class RecipeRunner {
               const expected = factAt(facts, step.answer.fact);
               const given = options.nonInteractive
                 ? factText(expected)
-                : await (options.ask ?? (() => Promise.resolve('')))(step.ask[lang]);
+                : await (options.ask ?? (() => Promise.resolve('')))(step.ask[lang], step.id);
               answer = {
                 given,
                 expected: factText(expected),

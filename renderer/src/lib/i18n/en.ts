@@ -61,6 +61,22 @@ export const en = {
   'recipes.title': 'Recipes',
   'recipes.body':
     'Guided build → boot → crash labs from the case write-ups: boot a busybox initramfs and get a shell; exit PID 1 and read "Attempted to kill init!"; forget /init and meet "VFS: Unable to mount root fs"; decode exitcode=0x00007f00; sysrq c → kdump → vmcore → crash sys, bt, log, ps; a NULL-dereferencing module; gdb on the QEMU stub. Each step explained, each check made against your own run.',
+  'recipes.intro':
+    'Guided build → boot → crash labs from the case write-ups. Each step is explained and checked against your own run; questions are right when they match what your run shows. The state is saved after each step: Run again resumes.',
+  'recipes.level.beginner': 'beginner',
+  'recipes.level.intermediate': 'intermediate',
+  'recipes.level.advanced': 'advanced',
+  'recipes.run': 'Run',
+  'recipes.resume': 'Resume',
+  'recipes.restart': 'Start over',
+  'recipes.demo': 'Demonstrate (answers from the run)',
+  'recipes.passed': 'All steps passed',
+  'recipes.status.todo': 'to do',
+  'recipes.status.passed': 'passed',
+  'recipes.status.failed': 'failed',
+  'recipes.status.error': 'error',
+  'recipes.yourAnswer': 'your answer',
+  'recipes.notIt': 'not what your run shows; look again, change it and press Resume',
   'kernels.title': 'Kernels',
   'kernels.body':
     'Debug-ready kernel builds: Debian linux-source tarballs found under /usr/src, a base config (tinyconfig, defconfig or your .config) plus the kgdb, kdump, debuginfo, qemu-virt and modules fragments, verified option by option after olddefconfig (each dropped option with its unmet "depends on"), make progress with ETA, cached artifacts. Today: kdlab kernel build on the command line.',

@@ -62,6 +62,22 @@ export const zhCN: Catalog = {
   'recipes.title': '实验',
   'recipes.body':
     '来自案例文章的“编译 → 启动 → 崩溃”引导实验：启动 busybox initramfs 并得到 shell；退出 1 号进程，读懂 “Attempted to kill init!”；忘记 /init，遇到 “VFS: Unable to mount root fs”；解读 exitcode=0x00007f00；sysrq c → kdump → vmcore → crash 的 sys、bt、log、ps；空指针解引用的模块；在 QEMU 调试桩上使用 gdb。每一步都有讲解，每项检查都基于你自己的运行结果。',
+  'recipes.intro':
+    '来自案例文章的“构建 → 启动 → 崩溃”引导实验。每一步都有讲解，并对照你自己的运行结果检查；问题的答案以你的运行事实为准。每步完成后保存进度：再次运行会从中断处继续。',
+  'recipes.level.beginner': '入门',
+  'recipes.level.intermediate': '进阶',
+  'recipes.level.advanced': '高级',
+  'recipes.run': '运行',
+  'recipes.resume': '继续',
+  'recipes.restart': '重新开始',
+  'recipes.demo': '演示（答案取自运行结果）',
+  'recipes.passed': '所有步骤均已通过',
+  'recipes.status.todo': '待完成',
+  'recipes.status.passed': '通过',
+  'recipes.status.failed': '未通过',
+  'recipes.status.error': '出错',
+  'recipes.yourAnswer': '你的答案',
+  'recipes.notIt': '与你的运行结果不符；再看看，修改后点击“继续”',
   'kernels.title': '内核',
   'kernels.body':
     '可调试的内核编译：自动发现 /usr/src 下的 Debian linux-source 源码包，基础配置（tinyconfig、defconfig 或你的 .config）加上 kgdb、kdump、debuginfo、qemu-virt、modules 配置片段，在 olddefconfig 之后逐项核对（每个被丢弃的选项都给出未满足的 “depends on”），make 进度与剩余时间，产物缓存。目前可在命令行使用 kdlab kernel build。',
