@@ -141,4 +141,13 @@ describe('VMs view', () => {
     await page.screenshot({ path: join(shots, 'recipes.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   }, 300_000);
+
+  it('shows the lab at a glance on Home: quick actions and the latest vmcores with their panic lines', async () => {
+    await page.goto(`${app.origin}/#/home`);
+    await expect
+      .poll(() => page.getByTestId('recent-vmcores').textContent(), { timeout: 20_000 })
+      .toMatch(/sysrq triggered crash|NULL pointer dereference/);
+    expect(await page.getByTestId('lab-glance').textContent()).toContain('Crash it and capture');
+    await page.screenshot({ path: join(shots, 'home-glance.png') });
+  });
 });

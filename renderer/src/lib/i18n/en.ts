@@ -77,6 +77,13 @@ export const en = {
   'recipes.status.error': 'error',
   'recipes.yourAnswer': 'your answer',
   'recipes.notIt': 'not what your run shows; look again, change it and press Resume',
+  'glance.title': 'The lab at a glance',
+  'glance.boot': 'Boot the lab kernel',
+  'glance.capture': 'Crash it and capture (kdump)',
+  'glance.decode': 'Decode a log',
+  'glance.recipes': 'Guided labs',
+  'glance.recent': 'Latest vmcores',
+  'glance.open': 'Open',
   'kernels.title': 'Kernels',
   'kernels.body':
     'Debug-ready kernel builds: Debian linux-source tarballs found under /usr/src, a base config (tinyconfig, defconfig or your .config) plus the kgdb, kdump, debuginfo, qemu-virt and modules fragments, verified option by option after olddefconfig (each dropped option with its unmet "depends on"), make progress with ETA, cached artifacts. Today: kdlab kernel build on the command line.',

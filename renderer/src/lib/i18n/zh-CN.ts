@@ -78,6 +78,13 @@ export const zhCN: Catalog = {
   'recipes.status.error': '出错',
   'recipes.yourAnswer': '你的答案',
   'recipes.notIt': '与你的运行结果不符；再看看，修改后点击“继续”',
+  'glance.title': '实验室概览',
+  'glance.boot': '启动实验内核',
+  'glance.capture': '触发崩溃并抓取（kdump）',
+  'glance.decode': '解码日志',
+  'glance.recipes': '引导实验',
+  'glance.recent': '最近的 vmcore',
+  'glance.open': '打开',
   'kernels.title': '内核',
   'kernels.body':
     '可调试的内核编译：自动发现 /usr/src 下的 Debian linux-source 源码包，基础配置（tinyconfig、defconfig 或你的 .config）加上 kgdb、kdump、debuginfo、qemu-virt、modules 配置片段，在 olddefconfig 之后逐项核对（每个被丢弃的选项都给出未满足的 “depends on”），make 进度与剩余时间，产物缓存。目前可在命令行使用 kdlab kernel build。',
