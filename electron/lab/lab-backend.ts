@@ -91,7 +91,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
   );
   const vmcores = new VmcoreLibrary(workspace);
   const capture = new KdumpCapture(workspace);
-  const recipes = new RecipeCatalog([join(appRoot, 'recipes')]);
+  const recipes = new RecipeCatalog([join(appRoot, 'recipes'), join(workspace.root, 'recipes')]);
   const recipeRunner = new RecipeRunner(workspace, kernels, join(appRoot, 'lab-images', 'modules'));
 
   const appInfo: AppInfo = {

@@ -113,6 +113,8 @@ export class RecipeRunner {
     private readonly kernels: KernelBuilder,
     /** lab-images/modules: what `lab:NAME` modules of a recipe refer to. */
     private readonly labModulesDir: string,
+    /** Where kernel sources are looked for (Debian's linux-source tarballs). */
+    private readonly sourcesDir = '/usr/src',
   ) {
     this.#images = new ImageBuilder(workspace);
     this.#vms = new VmRunner(workspace);
@@ -177,13 +179,36 @@ export class RecipeRunner {
     let vm: RunningVm | null = null;
     const ensureKernel = async (p: Progress) => {
       if (kernel) return kernel;
-      const source = (await findSources()).filter((s) => s.kind === 'tarball' || s.kind === 'tree').at(-1);
-      if (!source)
-        throw new LabError(
-          'NOT_FOUND',
-          'No kernel sources under /usr/src.',
-          'apt-get install -y linux-source-6.1',
+      const source = (await findSources(this.sourcesDir))
+        .filter((s) => s.kind === 'tarball' || s.kind === 'tree')
+        .at(-1);
+      if (!source) {
+        // A classroom machine with an imported lab pack: the kernel is there, built, without sources.
+        const wanted = [
+          ...(recipe.kernel.base === 'tinyconfig' ? ['tiny-x86_64'] : []),
+          ...recipe.kernel.fragments,
+        ];
+        const packed = (await this.kernels.list()).find(
+          (k) =>
+            k.manifest.base === recipe.kernel.base &&
+            JSON.stringify(k.manifest.fragments) === JSON.stringify(wanted) &&
+            JSON.stringify(k.manifest.extra) === JSON.stringify(recipe.kernel.set),
         );
+        if (!packed)
+          throw new LabError(
+            'NOT_FOUND',
+            'No kernel sources under /usr/src, and no built kernel for this recipe in the workspace.',
+            'apt-get install -y linux-source-6.1, or import the lab pack your teacher gave you (kdlab lab import FILE).',
+          );
+        kernel = packed;
+        facts.kernel = {
+          release: packed.manifest.kernelRelease,
+          key: packed.key,
+          buildId: packed.manifest.buildId,
+        };
+        state.artifacts.kernel = packed.key;
+        return packed;
+      }
       kernel = await this.kernels.build(
         {
           source: source.path,

@@ -1,0 +1,210 @@
+// Classroom lab packs: a teacher packs recipes with the kernels and modules they need (built, with
+// their manifests) into one tar.gz; a student imports it with no network and no build. Every file is
+// listed with its sha256 in pack.json, checked on import, and used again to grade reports.
+import { cp, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { LabError } from '../../common/errors';
+import type { Progress } from '../jobs';
+import type { KernelBuilder } from '../kernel/kernel-builder';
+import { ModuleBuilder } from '../kernel/module-builder';
+import { findSources } from '../kernel/sources';
+import { runCommand } from '../process';
+import type { Workspace } from '../workspace';
+import { isInside, sha256File, writeJsonAtomic } from '../workspace';
+import type { RecipeCatalog } from './recipe-loader';
+import type { RecipeRunState } from './recipe-state';
+
+export interface PackManifest {
+  format: 1;
+  createdAt: string;
+  recipes: string[];
+  kernels: { key: string; release: string; buildId: string | null }[];
+  modules: string[];
+  files: Record<string, string>;
+}
+
+async function walk(dir: string, root = dir): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(full, root)));
+    else if (entry.isFile()) out.push(relative(root, full));
+    else if (!entry.isSymbolicLink()) continue;
+    else throw new LabError('FORBIDDEN', `${full} is a symbolic link; lab packs hold plain files only.`);
+  }
+  return out.sort();
+}
+
+export class LabPacks {
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly catalog: RecipeCatalog,
+    private readonly kernels: KernelBuilder,
+    private readonly labModulesDir: string,
+  ) {}
+
+  get recipesDir(): string {
+    return join(this.workspace.root, 'recipes');
+  }
+
+  async pack(ids: string[], out: string, progress: Progress, signal: AbortSignal): Promise<PackManifest> {
+    if (ids.length === 0) throw new LabError('BAD_REQUEST', 'Name at least one recipe to pack.');
+    const staging = join(this.workspace.tmpDir, `pack-${process.pid}-${Date.now()}`);
+    await mkdir(staging, { recursive: true });
+    try {
+      const manifest: PackManifest = {
+        format: 1,
+        createdAt: new Date().toISOString(),
+        recipes: [],
+        kernels: [],
+        modules: [],
+        files: {},
+      };
+      const source = (await findSources()).filter((s) => s.kind === 'tarball' || s.kind === 'tree').at(-1);
+      for (const [i, id] of ids.entries()) {
+        const loaded = await this.catalog.get(id);
+        progress.report({ fraction: i / (ids.length + 1), message: `Preparing ${id}` });
+        await cp(loaded.dir, join(staging, 'recipes', id), { recursive: true, dereference: false });
+        manifest.recipes.push(id);
+        if (!source)
+          throw new LabError(
+            'NOT_FOUND',
+            'Packing needs the kernel sources: apt-get install -y linux-source-6.1',
+          );
+        const k = loaded.recipe.kernel;
+        const kernel = await this.kernels.build(
+          { source: source.path, base: k.base, fragments: k.fragments, extra: k.set },
+          progress,
+          signal,
+        );
+        if (!manifest.kernels.some((x) => x.key === kernel.key)) {
+          await cp(kernel.dir, join(staging, 'cache', 'kernels', kernel.key), { recursive: true });
+          manifest.kernels.push({
+            key: kernel.key,
+            release: kernel.manifest.kernelRelease,
+            buildId: kernel.manifest.buildId,
+          });
+        }
+        for (const rel of loaded.recipe.modules) {
+          const dir = rel.startsWith('lab:') ? join(this.labModulesDir, rel.slice(4)) : join(loaded.dir, rel);
+          const built = await new ModuleBuilder(this.workspace).build(kernel, dir, progress, signal);
+          const key = basename(dirname(built[0]!.ko));
+          if (!manifest.modules.includes(key)) {
+            await cp(dirname(built[0]!.ko), join(staging, 'cache', 'modules', key), { recursive: true });
+            manifest.modules.push(key);
+          }
+        }
+      }
+      progress.report({ fraction: ids.length / (ids.length + 1), message: 'Hashing and compressing' });
+      for (const rel of await walk(staging)) manifest.files[rel] = await sha256File(join(staging, rel));
+      await writeJsonAtomic(join(staging, 'pack.json'), manifest);
+      const partial = `${out}.partial-${process.pid}`;
+      const tar = await runCommand(['tar', '-C', staging, '-czf', partial, '.'], { signal });
+      if (tar.exitCode !== 0) {
+        await rm(partial, { force: true });
+        throw new LabError('IO', `tar failed: ${tar.stderr.trim()}`);
+      }
+      await rename(partial, out);
+      progress.report({ fraction: 1, message: `Packed ${ids.join(', ')} → ${out}` });
+      return manifest;
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  /** Installs a pack: verifies every file against pack.json, then moves kernels, modules and recipes in. */
+  async import(file: string, progress: Progress, signal: AbortSignal): Promise<PackManifest> {
+    if (!(await stat(file).catch(() => null))) throw new LabError('NOT_FOUND', `${file} does not exist.`);
+    const staging = join(this.workspace.tmpDir, `import-${process.pid}-${Date.now()}`);
+    await mkdir(staging, { recursive: true });
+    try {
+      progress.report({ fraction: 0.1, message: 'Unpacking' });
+      // GNU tar refuses members with '..' and strips leading '/'; links are refused below.
+      const tar = await runCommand(
+        ['tar', '-xzf', file, '-C', staging, '--no-same-owner', '--no-same-permissions'],
+        {
+          signal,
+        },
+      );
+      if (tar.exitCode !== 0)
+        throw new LabError('BAD_REQUEST', `${file} is not a kdlab lab pack (tar: ${tar.stderr.trim()}).`);
+      const manifest = JSON.parse(
+        await readFile(join(staging, 'pack.json'), 'utf8').catch(() => 'null'),
+      ) as PackManifest | null;
+      if (manifest?.format !== 1) throw new LabError('BAD_REQUEST', `${file} has no kdlab pack.json.`);
+      progress.report({ fraction: 0.4, message: 'Verifying' });
+      const present = (await walk(staging)).filter((f) => f !== 'pack.json');
+      const listed = Object.keys(manifest.files);
+      const extra = present.filter((f) => !(f in manifest.files));
+      if (extra.length)
+        throw new LabError(
+          'BAD_REQUEST',
+          `${file} holds files its manifest does not list: ${extra.slice(0, 3).join(', ')}.`,
+        );
+      for (const rel of listed) {
+        const full = join(staging, rel);
+        if (!isInside(staging, full)) throw new LabError('FORBIDDEN', `${rel} points outside the pack.`);
+        const hash = await sha256File(full).catch(() => null);
+        if (hash !== manifest.files[rel])
+          throw new LabError(
+            'BAD_REQUEST',
+            `${rel} in ${file} is ${hash ? 'altered' : 'missing'} (sha256 does not match pack.json).`,
+            'Ask for the pack again.',
+          );
+      }
+      progress.report({ fraction: 0.7, message: 'Installing' });
+      const install = async (from: string, to: string) => {
+        if (await stat(to).catch(() => null)) await rm(to, { recursive: true, force: true });
+        await mkdir(dirname(to), { recursive: true });
+        await rename(from, to);
+      };
+      for (const k of manifest.kernels)
+        await install(
+          join(staging, 'cache', 'kernels', k.key),
+          join(this.workspace.cacheDir, 'kernels', k.key),
+        );
+      for (const m of manifest.modules)
+        await install(join(staging, 'cache', 'modules', m), join(this.workspace.cacheDir, 'modules', m));
+      for (const id of manifest.recipes)
+        await install(join(staging, 'recipes', id), join(this.recipesDir, id));
+      await writeJsonAtomic(join(this.workspace.stateDir, 'packs', `${basename(file)}.json`), manifest);
+      progress.report({ fraction: 1, message: `Installed ${manifest.recipes.join(', ')}` });
+      return manifest;
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+}
+
+export interface GradeRow {
+  report: string;
+  recipe: string;
+  passed: number;
+  total: number;
+  finished: boolean;
+  answers: string;
+  artifacts: 'verified' | 'unknown kernel' | 'no pack';
+}
+
+/** One row per student report; kernel keys are checked against the pack when one is given. */
+export async function grade(reports: string[], pack: PackManifest | null): Promise<GradeRow[]> {
+  const rows: GradeRow[] = [];
+  for (const file of reports) {
+    const state = JSON.parse(await readFile(file, 'utf8')) as RecipeRunState;
+    const answered = state.steps.filter((s) => s.answer);
+    rows.push({
+      report: file,
+      recipe: state.recipeId,
+      passed: state.steps.filter((s) => s.status === 'passed').length,
+      total: state.steps.length,
+      finished: state.finished,
+      answers: answered.map((s) => `${s.id}=${s.answer!.given}${s.answer!.ok ? '' : '✗'}`).join(' '),
+      artifacts: !pack
+        ? 'no pack'
+        : pack.kernels.some((k) => k.key === state.artifacts.kernel)
+          ? 'verified'
+          : 'unknown kernel',
+    });
+  }
+  return rows;
+}
