@@ -1,0 +1,202 @@
+// Parsers for crash(8) output: `sys`, `bt -l`, `log -m`, `ps`, `mod -t`. Pure functions over text;
+// they also accept the flattened pastes people put in write-ups (newlines lost).
+import type { CrashBacktrace, CrashFrame, CrashLogLine, CrashModule, CrashSummary, CrashTask } from './types';
+
+/** Pasted output often carries non-breaking and other Unicode spaces; crash itself prints ASCII. */
+const plain = (text: string) => text.replace(/[\u00a0\u2000-\u200b\u202f\u3000]/g, ' ').replace(/\r/g, '');
+
+const num = (s: string | undefined | null): number | null => {
+  if (s === undefined || s === null) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+};
+
+const sysKeys: Record<string, keyof CrashSummary> = {
+  KERNEL: 'kernel',
+  DUMPFILE: 'dumpfile',
+  CPUS: 'cpus',
+  DATE: 'date',
+  UPTIME: 'uptime',
+  'LOAD AVERAGE': 'loadAverage',
+  TASKS: 'tasks',
+  NODENAME: 'nodename',
+  RELEASE: 'release',
+  VERSION: 'version',
+  MACHINE: 'machine',
+  MEMORY: 'memory',
+  PANIC: 'panic',
+  PID: 'pid',
+  COMMAND: 'command',
+  TASK: 'task',
+  CPU: 'cpu',
+  STATE: 'state',
+};
+
+export function parseSys(text: string): CrashSummary {
+  text = plain(text);
+  const summary: CrashSummary = {
+    kernel: null,
+    dumpfile: null,
+    cpus: null,
+    date: null,
+    uptime: null,
+    loadAverage: null,
+    tasks: null,
+    nodename: null,
+    release: null,
+    version: null,
+    machine: null,
+    memory: null,
+    panic: null,
+    pid: null,
+    command: null,
+    task: null,
+    cpu: null,
+    state: null,
+  };
+  // Works on line-per-key output and on a flattened paste: split before each known KEY:.
+  const keys = Object.keys(sysKeys)
+    .sort((a, b) => b.length - a.length)
+    .map((k) => k.replace(' ', '\\s'));
+  const splitter = new RegExp(`(?:^|\\s)(${keys.join('|')}):\\s`, 'g');
+  const marks: { key: string; start: number; end: number }[] = [];
+  for (let m = splitter.exec(text); m; m = splitter.exec(text))
+    marks.push({ key: m[1]!.replace(/\s+/, ' '), start: m.index, end: m.index + m[0].length });
+  marks.forEach((mark, i) => {
+    const value = text
+      .slice(mark.end, marks[i + 1]?.start ?? text.length)
+      .trim()
+      .split('\n')[0]!
+      .trim();
+    const field = sysKeys[mark.key];
+    if (!field || summary[field] !== null) return;
+    if (field === 'cpus' || field === 'tasks' || field === 'pid' || field === 'cpu')
+      (summary as unknown as Record<string, unknown>)[field] = num(/^\d+/.exec(value)?.[0]);
+    else if (field === 'panic' || field === 'command')
+      (summary as unknown as Record<string, unknown>)[field] = /^"([^"]*)"/.exec(value)?.[1] ?? value;
+    else (summary as unknown as Record<string, unknown>)[field] = value;
+  });
+  return summary;
+}
+
+export function parseBacktrace(text: string): CrashBacktrace {
+  text = plain(text);
+  const head = /PID:\s*(\d+)\s+TASK:\s*([0-9a-f]+)\s+CPU:\s*(\d+)\s+COMMAND:\s*"([^"]*)"/.exec(text);
+  const bt: CrashBacktrace = {
+    pid: num(head?.[1]),
+    task: head?.[2] ?? null,
+    cpu: num(head?.[3]),
+    command: head?.[4] ?? null,
+    frames: [],
+    userRegisters: {},
+  };
+  // Frames may be glued on one line in pastes: cut before every "#N [".
+  const body = text.replace(/\s(#\d+ \[)/g, '\n$1').replace(/\s(\[exception RIP:)/g, '\n$1');
+  let last: CrashFrame | null = null;
+  let exception: { rip: string; registers: Record<string, string> } | null = null;
+  let afterFrames = false;
+  for (const line of body.split('\n')) {
+    const frame = /^\s*#(\d+)\s+\[([0-9a-f]+)\]\s+(\S+)\s+at\s+([0-9a-f]+)(?:\s+\[(\S+)\])?/.exec(line);
+    if (frame) {
+      if (exception && last) last.exception = exception;
+      exception = null;
+      last = {
+        index: Number(frame[1]),
+        sp: frame[2]!,
+        function: frame[3]!,
+        address: frame[4]!,
+        module: frame[5] ?? null,
+        file: null,
+        line: null,
+        exception: null,
+      };
+      bt.frames.push(last);
+      afterFrames = false;
+      continue;
+    }
+    const source = /^\s+(\/\S+|\S+\.[chS]):\s*(\d+)\s*$/.exec(line);
+    if (source && last && last.file === null) {
+      last.file = source[1]!;
+      last.line = Number(source[2]);
+      continue;
+    }
+    const exc = /\[exception RIP:\s*([^\]]+)\]/.exec(line);
+    if (exc) exception = { rip: exc[1]!.trim(), registers: {} };
+    const regs = [...line.matchAll(/\b([A-Z][A-Z0-9_]{1,7}):\s+([0-9a-f]{4,16})\b/g)];
+    if (regs.length) {
+      const target = exception ? exception.registers : bt.userRegisters;
+      for (const r of regs) target[r[1]!] = r[2]!;
+      afterFrames = true;
+    }
+  }
+  if (exception && last) last.exception = exception;
+  void afterFrames;
+  return bt;
+}
+
+const reportStart =
+  /(Kernel panic - not syncing|BUG: |Oops: |kernel BUG at|general protection fault|sysrq: Trigger a crash|watchdog: BUG: soft lockup|INFO: task .* blocked)/;
+
+export function parseLog(text: string): CrashLogLine[] {
+  text = plain(text);
+  const lines: CrashLogLine[] = [];
+  for (const raw of text.split('\n')) {
+    if (!raw.trim()) continue;
+    const m = /^\[\s*(\d+\.\d+)\]\s*(?:<(\d)>)?(.*)$/.exec(raw);
+    if (m)
+      lines.push({
+        timestamp: Number(m[1]),
+        level: m[2] !== undefined ? Number(m[2]) : null,
+        text: m[3]!,
+        panic: false,
+      });
+    else lines.push({ timestamp: null, level: null, text: raw, panic: false });
+  }
+  // The panic excerpt: from the first report line of the last burst to the end of the log.
+  let start = -1;
+  for (let i = lines.length - 1; i >= 0 && i >= lines.length - 200; i -= 1)
+    if (reportStart.test(lines[i]!.text)) start = i;
+  if (start >= 0) for (let i = start; i < lines.length; i += 1) lines[i]!.panic = true;
+  return lines;
+}
+
+export function parsePs(text: string): CrashTask[] {
+  text = plain(text);
+  const tasks: CrashTask[] = [];
+  const body = text.replace(/\s(>?\s+\d+\s+\d+\s+\d+\s+[0-9a-f]{8,16}\s)/g, '\n$1');
+  for (const line of body.split('\n')) {
+    const m =
+      /^\s*(>)?\s*(\d+)\s+(\d+)\s+(\d+)\s+([0-9a-f]{8,16})\s+([A-Z]{2})\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(.+?)\s*$/.exec(
+        line,
+      );
+    if (!m) continue;
+    tasks.push({
+      pid: Number(m[2]),
+      ppid: Number(m[3]),
+      cpu: Number(m[4]),
+      task: m[5]!,
+      state: m[6]!,
+      memPercent: Number(m[7]),
+      vsz: Number(m[8]),
+      rss: Number(m[9]),
+      comm: m[10]!,
+      active: m[1] === '>',
+    });
+  }
+  return tasks;
+}
+
+/** `mod` rows (MODULE NAME TEXT_BASE SIZE OBJECT-FILE) and `mod -t` rows (NAME TAINTS). */
+export function parseModules(modText: string, taintText = ''): CrashModule[] {
+  const taints = new Map<string, string>();
+  for (const line of taintText.split('\n')) {
+    const m = /^\s*(\w+)\s+([A-Z()]+)\s*$/.exec(line);
+    if (m && m[1] !== 'NAME') taints.set(m[1]!, m[2]!);
+  }
+  const modules: CrashModule[] = [];
+  for (const line of modText.split('\n')) {
+    const m = /^\s*[0-9a-f]{8,16}\s+(\w+)\s+([0-9a-f]{8,16})\s+(\d+)/.exec(line);
+    if (m) modules.push({ name: m[1]!, base: m[2]!, size: Number(m[3]), taint: taints.get(m[1]!) ?? null });
+  }
+  return modules;
+}
