@@ -5,6 +5,7 @@ import type { LabEventName, LabEvents } from './events';
 import type { Result } from './errors';
 import type {
   AppInfo,
+  CrashReport,
   Recipe,
   RecipeRunState,
   DecodedReport,
@@ -48,6 +49,7 @@ export const apiRequestSchemas = {
     z.object({ kind: z.literal('shell'), cols, rows }).strict(),
     z.object({ kind: z.literal('vm-serial'), vmId, cols, rows }).strict(),
     z.object({ kind: z.literal('gdb'), vmId, cols, rows }).strict(),
+    z.object({ kind: z.literal('crash'), vmcoreId: vmId, cols, rows }).strict(),
   ]),
   'terminal.list': empty,
   'terminal.write': z.object({ id, data: z.string().max(1_000_000) }).strict(),
@@ -113,6 +115,7 @@ export const apiRequestSchemas = {
     })
     .strict(),
   'vmcores.list': empty,
+  'vmcores.analyze': z.object({ id: vmId }).strict(),
   'vmcores.remove': z.object({ id: vmId }).strict(),
   'vmcores.capture': z
     .object({
@@ -162,6 +165,7 @@ export interface ApiResults {
   'recipes.state': RecipeRunState | null;
   'recipes.run': RecipeRunState;
   'vmcores.list': VmcoreSummary[];
+  'vmcores.analyze': CrashReport;
   'vmcores.remove': null;
   'vmcores.capture': VmcoreSummary;
 }

@@ -66,7 +66,7 @@ export interface JobLogChunk {
   size: number;
 }
 
-export type TerminalKind = 'shell' | 'vm-serial' | 'gdb';
+export type TerminalKind = 'shell' | 'vm-serial' | 'gdb' | 'crash';
 
 export interface TerminalInfo {
   id: string;
@@ -188,3 +188,4 @@ export type { DecodedReport } from '../lab/analyze/decoder/types';
 // Recipes and their run state are plain data defined beside the recipe engine.
 export type { Recipe } from '../lab/recipes/recipe-schema';
 export type { RecipeRunState, StepResult } from '../lab/recipes/recipe-state';
+export type { CrashReport } from '../lab/analyze/crash/types';

@@ -9,7 +9,9 @@ import type { AppInfo, KernelSummary } from '../common/types';
 import { findAppRoot } from './app-root';
 import { createDispatcher } from './dispatcher';
 import type { ApiHandlers, Dispatch } from './dispatcher';
+import { analyzeVmcore, crashConsoleArgv } from './analyze/crash/analyzer';
 import { decodeLog, decodeText } from './analyze/decoder';
+import { PtyTerminalSource } from './terminals/pty-source';
 import { Doctor } from './doctor/doctor';
 import { EventBus } from './event-bus';
 import { JobManager } from './jobs';
@@ -103,6 +105,13 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     node: process.versions.node,
   };
 
+  const vmcoreWithVmlinux = async (id: string) => {
+    const entry = await vmcores.get(id);
+    const vmlinux =
+      entry.meta.vmlinux ?? join(workspace.cache('kernels').entryDir(entry.meta.kernelKey), 'vmlinux');
+    return { vmcore: entry.vmcore, vmlinux };
+  };
+
   const handlers: ApiHandlers = {
     'app.info': () => appInfo,
     'doctor.run': (args) =>
@@ -115,6 +124,26 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'jobs.log': (args) => jobs.readLog(args.id, args.offset),
     'terminal.open': async (args, client) => {
       if (args.kind === 'shell') return terminals.open(client.clientId, 'shell', args.cols, args.rows);
+      if (args.kind === 'crash') {
+        const { vmcore, vmlinux } = await vmcoreWithVmlinux(args.vmcoreId);
+        const { argv, cwd } = await crashConsoleArgv(vmlinux, vmcore);
+        const source = new PtyTerminalSource({
+          file: argv[0]!,
+          args: argv.slice(1),
+          cwd,
+          env: process.env,
+          cols: args.cols,
+          rows: args.rows,
+        });
+        return terminals.attach(
+          client.clientId,
+          'crash',
+          `crash · ${args.vmcoreId}`,
+          source,
+          args.cols,
+          args.rows,
+        );
+      }
       const { source, title } =
         args.kind === 'vm-serial'
           ? vms.serialView(args.vmId)
@@ -225,6 +254,13 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
             progress,
             signal,
           ),
+      );
+    },
+    'vmcores.analyze': async (args) => {
+      const input = await vmcoreWithVmlinux(args.id);
+      return jobs.withProgress(
+        { title: 'Analyzing the vmcore (crash)', kind: 'analyze' },
+        (progress, signal) => analyzeVmcore(input, progress, signal),
       );
     },
     'vmcores.list': async () => (await vmcores.list()).map((e) => ({ id: e.meta.id, ...e })),

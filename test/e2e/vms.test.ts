@@ -150,4 +150,25 @@ describe('VMs view', () => {
     expect(await page.getByTestId('lab-glance').textContent()).toContain('Crash it and capture');
     await page.screenshot({ path: join(shots, 'home-glance.png') });
   });
+
+  it('analyzes a vmcore from the library into a report, and opens the crash console', async () => {
+    await page.goto(`${app.origin}/#/analyzer`);
+    const row = page
+      .locator('[data-testid="vmcore-library"] tr', { hasText: 'sysrq triggered crash' })
+      .first();
+    await row.getByRole('button', { name: 'Analyze' }).click();
+    await expect
+      .poll(() => page.getByTestId('report-panic').textContent(), { timeout: 120_000 })
+      .toContain('sysrq triggered crash');
+    expect(await page.getByTestId('report-backtrace').textContent()).toMatch(
+      /__handle_sysrq[\s\S]*sysrq\.c:\d+/,
+    );
+    expect(await page.getByTestId('report-ps').textContent()).toContain('>');
+    await page.screenshot({ path: join(shots, 'analyzer-report.png'), fullPage: true });
+    await row.getByRole('button', { name: 'crash console' }).click();
+    await expect
+      .poll(() => page.locator('.xterm-rows').first().textContent(), { timeout: 120_000 })
+      .toContain('crash>');
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
 });

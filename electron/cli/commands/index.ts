@@ -1,5 +1,6 @@
 // Subcommands that live in their own files (one per command family), merged into the CLI's table.
 import type { Command } from '../command';
+import { analyzeCommand } from './analyze';
 import { decodeCommand } from './decode';
 import { pipelineCommands } from './pipeline';
 import { recipeCommands } from './recipes';
@@ -8,4 +9,5 @@ export const extraCommands: Record<string, Command> = {
   ...pipelineCommands,
   ...recipeCommands,
   decode: decodeCommand,
+  analyze: analyzeCommand,
 };

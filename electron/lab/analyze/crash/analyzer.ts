@@ -237,7 +237,15 @@ export async function analyzeVmcore(
     vmlinux,
     crashVersion: version,
     createdAt: new Date().toISOString(),
-    summary: parseSys(sys),
+    // crash 8.0.2's sys stops after PANIC on these kernels: the task comes from bt's header then.
+    summary: (() => {
+      const summary = parseSys(sys);
+      summary.pid ??= backtrace.pid;
+      summary.command ??= backtrace.command;
+      summary.task ??= backtrace.task;
+      summary.cpu ??= backtrace.cpu;
+      return summary;
+    })(),
     backtrace,
     log: parseLog(log),
     processes: parsePs(ps),
@@ -250,85 +258,4 @@ export async function analyzeVmcore(
   return report;
 }
 
-export function renderMarkdown(r: CrashReport): string {
-  const s = r.summary;
-  const lines = [
-    `# Crash report: ${s.panic ?? 'no panic string'}`,
-    '',
-    `| | |`,
-    `|---|---|`,
-    ...(
-      [
-        ['Kernel', `${s.release ?? ''} ${s.version ?? ''}`],
-        ['Machine', `${s.machine ?? ''}, ${s.cpus ?? '?'} CPUs, ${s.memory ?? ''}`],
-        ['Date / uptime', `${s.date ?? ''} / ${s.uptime ?? ''}`],
-        ['Task', `${s.command ?? ''} (pid ${s.pid ?? '?'}) on CPU ${s.cpu ?? '?'}, ${s.state ?? ''}`],
-        ['vmcore', r.vmcore],
-        ['vmlinux', r.vmlinux],
-      ] as const
-    ).map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
-    '',
-    `## Backtrace (pid ${r.backtrace.pid ?? '?'}, ${r.backtrace.command ?? ''})`,
-    '',
-    '| # | function | address | source |',
-    '|---|---|---|---|',
-    ...r.backtrace.frames.map(
-      (f) =>
-        `| ${f.index} | \`${f.function}\`${f.exception ? ` — exception RIP ${f.exception.rip}` : ''} | ${f.address ?? ''} | ${f.file ? `${f.file}:${f.line}` : ''} |`,
-    ),
-    '',
-    '## Panic excerpt of the log',
-    '',
-    '```',
-    ...r.log.filter((l) => l.panic).map((l) => `[${l.timestamp?.toFixed(6) ?? ''}] ${l.text}`),
-    '```',
-    '',
-    '## Processes',
-    '',
-    '| | pid | ppid | cpu | state | comm |',
-    '|---|---|---|---|---|---|',
-    ...r.processes.map(
-      (p) => `| ${p.active ? '>' : ''} | ${p.pid} | ${p.ppid} | ${p.cpu} | ${p.state} | ${p.comm} |`,
-    ),
-    '',
-    '## Modules',
-    '',
-    r.modules.length
-      ? r.modules
-          .map((m) => `- ${m.name} at ${m.base}, ${m.size} bytes${m.taint ? `, taint ${m.taint}` : ''}`)
-          .join('\n')
-      : '(none loaded)',
-    '',
-  ];
-  return lines.join('\n');
-}
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-/** A self-contained page: inline CSS, no scripts, no external assets. */
-export function renderHtml(r: CrashReport): string {
-  const s = r.summary;
-  const row = (cells: string[]) => `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(`Crash report: ${s.panic ?? ''}`)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border-bottom:1px solid #ddd;padding:.2rem .6rem;text-align:left}code,pre{font-family:ui-monospace,monospace}pre{background:#f5f5f5;padding:.8rem;overflow:auto}.panic{color:#a00;font-weight:600}.active{font-weight:700}</style>
-</head><body>
-<h1 class="panic">${escapeHtml(s.panic ?? 'no panic string')}</h1>
-<table>${row(['Kernel', `${s.release ?? ''} ${s.version ?? ''}`])}${row(['Machine', `${s.machine ?? ''}, ${s.cpus ?? '?'} CPUs, ${s.memory ?? ''}`])}${row(['Task', `${s.command ?? ''} (pid ${s.pid ?? '?'}) on CPU ${s.cpu ?? '?'}`])}${row(['Date / uptime', `${s.date ?? ''} / ${s.uptime ?? ''}`])}${row(['vmcore', r.vmcore])}${row(['vmlinux', r.vmlinux])}</table>
-<h2>Backtrace</h2>
-<table><tr><th>#</th><th>function</th><th>address</th><th>source</th></tr>${r.backtrace.frames.map((f) => row([String(f.index), f.function + (f.exception ? ` — exception RIP ${f.exception.rip}` : ''), f.address ?? '', f.file ? `${f.file}:${f.line}` : ''])).join('')}</table>
-<h2>Panic excerpt of the log</h2>
-<pre>${escapeHtml(
-    r.log
-      .filter((l) => l.panic)
-      .map((l) => `[${l.timestamp?.toFixed(6) ?? ''}] ${l.text}`)
-      .join('\n'),
-  )}</pre>
-<h2>Processes</h2>
-<table><tr><th></th><th>pid</th><th>ppid</th><th>cpu</th><th>state</th><th>comm</th></tr>${r.processes.map((p) => row([p.active ? '>' : '', String(p.pid), String(p.ppid), String(p.cpu), p.state, p.comm])).join('')}</table>
-<h2>Modules</h2>
-<table>${r.modules.map((m) => row([m.name, m.base, String(m.size), m.taint ?? ''])).join('') || row(['(none loaded)'])}</table>
-</body></html>
-`;
-}
+export { renderHtml, renderMarkdown } from './render';

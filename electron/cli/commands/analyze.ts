@@ -1,0 +1,73 @@
+// kdlab analyze <vmcore|library-id>: the structured crash report as JSON, Markdown or HTML.
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { LabError } from '../../common/errors';
+import { analyzeVmcore, renderHtml, renderMarkdown } from '../../lab/analyze/crash/analyzer';
+import type { LabBackend } from '../../lab/lab-backend';
+import { writeFileAtomic } from '../../lab/workspace';
+import type { Command } from '../command';
+import { runJob, withBackend } from '../command';
+
+/** A library id or a path; the vmlinux from the library's metadata unless one is given. */
+export async function resolveVmcore(
+  backend: LabBackend,
+  target: string,
+  vmlinux: string | undefined,
+): Promise<{ vmcore: string; vmlinux: string }> {
+  if (await stat(target).catch(() => null)) {
+    if (!vmlinux) throw new LabError('BAD_REQUEST', `${target} is not in the library: give --vmlinux.`);
+    return { vmcore: resolve(target), vmlinux: resolve(vmlinux) };
+  }
+  const entry = await backend.vmcores.get(target);
+  const recorded =
+    entry.meta.vmlinux ?? join(backend.workspace.cache('kernels').entryDir(entry.meta.kernelKey), 'vmlinux');
+  return { vmcore: entry.vmcore, vmlinux: vmlinux ? resolve(vmlinux) : recorded };
+}
+
+export const analyzeCommand: Command = {
+  summary: 'Run crash on a vmcore and print a structured report (json, md or html)',
+  usage: `kdlab analyze <vmcore|library-id> [--vmlinux FILE] [--format json|md|html] [-o FILE]
+
+  Checks that vmlinux and vmcore belong together first, then runs crash -s (sys, bt -l, log -m, ps,
+  mod). The report is stored beside the vmcore in the library and reused.`,
+  options: {
+    vmlinux: { type: 'string' },
+    format: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+  },
+  positionals: true,
+  run: (values, ctx, [target]) =>
+    withBackend(ctx, 'web', async (backend) => {
+      if (!target)
+        throw new LabError(
+          'BAD_REQUEST',
+          'kdlab analyze needs a vmcore path or a library id (kdlab vmcores).',
+        );
+      const format = typeof values.format === 'string' ? values.format : 'md';
+      if (!['json', 'md', 'html'].includes(format))
+        throw new LabError('BAD_REQUEST', `--format ${format}: expected json, md or html.`);
+      const input = await resolveVmcore(
+        backend,
+        target,
+        typeof values.vmlinux === 'string' ? values.vmlinux : undefined,
+      );
+      const report = await runJob(
+        backend,
+        ctx,
+        format === 'json' || typeof values.output === 'string',
+        { title: 'Analyzing the vmcore', kind: 'analyze' },
+        (p, s) => analyzeVmcore(input, p, s),
+      );
+      const text =
+        format === 'json'
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : format === 'html'
+            ? renderHtml(report)
+            : renderMarkdown(report);
+      if (typeof values.output === 'string') {
+        await writeFileAtomic(values.output, text);
+        ctx.stderr.write(`report written to ${values.output}\n`);
+      } else ctx.stdout.write(text);
+      return 0;
+    }),
+};
