@@ -10,6 +10,8 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { cpus, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { analyzeVmcore } from '../../electron/lab/analyze/crash/analyzer';
+import { benchDecode } from '../../electron/lab/analyze/decoder/bench';
 import { JobManager } from '../../electron/lab/jobs';
 import type { Progress } from '../../electron/lab/jobs';
 import { ImageBuilder } from '../../electron/lab/image/initramfs';
@@ -210,6 +212,45 @@ async function lastRunWith(text: string): Promise<string | null> {
     if (json.includes(text) && json.includes('dump-disk.img')) return r;
   }
   return null;
+}
+
+// --- log decoding throughput and memory ---
+{
+  result.decode = { ...benchDecode(), targetMBps: 50, targetMemoryRatio: 3 };
+  log(`decode ${(result.decode as { mbPerSecond: number }).mbPerSecond.toFixed(0)} MB/s`);
+}
+
+// --- kdlab analyze vs the same crash commands by hand (one crash -s process) ---
+{
+  const capture = new KdumpCapture(workspace);
+  const entry = await capture.capture(
+    { kernel, trigger: { kind: 'sysrq' } },
+    quiet,
+    new AbortController().signal,
+  );
+  const kdlabMs: number[] = [];
+  const byHandMs: number[] = [];
+  for (let i = 0; i < 3; i += 1) {
+    await rm(join(entry.dir, 'report.json'), { force: true });
+    let t0 = performance.now();
+    await analyzeVmcore({ vmcore: entry.vmcore, vmlinux: kernel.vmlinux }, quiet);
+    kdlabMs.push(performance.now() - t0);
+    t0 = performance.now();
+    await runCommand(['crash', '-s', kernel.vmlinux, entry.vmcore], {
+      input: 'sys\nbt -l\nlog -m\nps\nmod\nmod -t\nquit\n',
+    });
+    byHandMs.push(performance.now() - t0);
+  }
+  const t0 = performance.now();
+  await analyzeVmcore({ vmcore: entry.vmcore, vmlinux: kernel.vmlinux }, quiet);
+  result.analyze = {
+    kdlabMs: median(kdlabMs),
+    byHandMs: median(byHandMs),
+    ratio: median(kdlabMs) / median(byHandMs),
+    cachedReportMs: performance.now() - t0,
+  };
+  await rm(entry.dir, { recursive: true, force: true });
+  log(`analyze ${median(kdlabMs).toFixed(0)} ms vs crash by hand ${median(byHandMs).toFixed(0)} ms`);
 }
 
 // --- cold kernel build: kdlab vs plain make, same tree and config, fresh O= dirs ---
