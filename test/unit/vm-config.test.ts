@@ -52,7 +52,7 @@ describe('QEMU command line', () => {
       '-virtfs',
       'local,path=/ws/share,mount_tag=kdlab-dump,security_model=none,id=kdlab-dump',
       '-gdb',
-      'tcp::1234',
+      'tcp:127.0.0.1:1234',
       '-S',
     ]);
   });

@@ -4,6 +4,7 @@ import { LabError } from '../../common/errors';
 import { gdbArgv } from '../../lab/gdb/gdb-session';
 import type { InitTemplate } from '../../lab/image/init-templates';
 import { initMarker } from '../../lab/image/init-templates';
+import { RootfsBuilder } from '../../lab/image/rootfs';
 import type { LabBackend } from '../../lab/lab-backend';
 import type { KernelArtifacts } from '../../lab/kernel/kernel-builder';
 import { ModuleBuilder } from '../../lab/kernel/module-builder';
@@ -136,9 +137,53 @@ export const pipelineCommands: Record<string, Command> = {
         return 0;
       }),
   },
+  'image rootfs': {
+    summary: 'Build an ext4 rootfs (mkfs.ext4 -d, no root needed) with the same content as the initramfs',
+    usage: `kdlab image rootfs [--kernel KEY] [--init shell|sysrq|exit:N] [--binary PATH]… [--module KO]… [--extra-mib N] [--json]
+
+  --extra-mib N  free space to add (e.g. room for a dump of the guest's memory)
+  Boot it with kdlab boot --rootfs FILE (root=/dev/vda, in snapshot mode: the image is not changed).`,
+    options: {
+      kernel: kernelOption,
+      init: { type: 'string' },
+      binary: { type: 'string', multiple: true },
+      module: { type: 'string', multiple: true },
+      'extra-mib': { type: 'string' },
+      json,
+    },
+    run: (values, ctx) =>
+      withBackend(ctx, 'web', async (backend) => {
+        const kernel = await pickKernel(backend, values);
+        const extraMiB = integer(values, 'extra-mib', 0, 65536) ?? 0;
+        const image = await runJob(
+          backend,
+          ctx,
+          values.json === true,
+          { title: 'Building the rootfs', kind: 'image' },
+          (_p, signal) =>
+            new RootfsBuilder(backend.workspace, backend.images).build(
+              {
+                init: parseInitOption(str(values.init)),
+                binaries: list(values.binary),
+                modules: list(values.module),
+                extraMiB,
+              },
+              kernel.genInitCpio,
+              signal,
+            ),
+        );
+        print(
+          ctx,
+          values,
+          image,
+          `rootfs ${image.path}\n  ${mib(image.size)} ext4, ${image.content.entries.length} entries${image.cacheHit ? ' (cache hit)' : ''}\n  boot: kdlab boot --rootfs ${image.path}`,
+        );
+        return 0;
+      }),
+  },
   boot: {
     summary: 'Boot a built kernel under QEMU with its serial console here (gdb stub, crashkernel, -S)',
-    usage: `kdlab boot [--kernel KEY] [--initrd FILE | --init shell|sysrq|exit:N] [--memory MiB] [--cpus N] [--crashkernel MiB] [--gdb [--gdb-port N]] [--paused] [--accel auto|kvm|tcg] [--append ARG]… [--until PATTERN] [--timeout S] [--json]
+    usage: `kdlab boot [--kernel KEY] [--initrd FILE | --rootfs FILE | --init shell|sysrq|exit:N] [--memory MiB] [--cpus N] [--crashkernel MiB] [--gdb [--gdb-port N]] [--paused] [--accel auto|kvm|tcg] [--append ARG]… [--until PATTERN] [--timeout S] [--json]
 
   The guest's console is attached to this terminal; Ctrl-] powers the guest off.
   --gdb            start the gdb stub (port 1234, or --gdb-port N) and boot with nokaslr
@@ -149,6 +194,7 @@ export const pipelineCommands: Record<string, Command> = {
     options: {
       kernel: kernelOption,
       initrd: { type: 'string' },
+      rootfs: { type: 'string' },
       init: { type: 'string' },
       memory: { type: 'string', short: 'm' },
       cpus: { type: 'string' },
@@ -168,8 +214,9 @@ export const pipelineCommands: Record<string, Command> = {
         const accel = str(values.accel) ?? 'auto';
         if (!['auto', 'kvm', 'tcg'].includes(accel))
           throw new LabError('BAD_REQUEST', `--accel ${accel}: expected auto, kvm or tcg.`);
+        const rootfs = str(values.rootfs);
         let initrd = str(values.initrd);
-        if (!initrd) {
+        if (!initrd && !rootfs) {
           const image = await backend.images.buildInitramfs(
             { init: parseInitOption(str(values.init)) },
             kernel.genInitCpio,
@@ -184,7 +231,8 @@ export const pipelineCommands: Record<string, Command> = {
         const pattern = until !== undefined ? new RegExp(until) : null;
         const vm = await backend.vmRunner.boot({
           kernel: kernel.bzImage,
-          initrd,
+          ...(initrd ? { initrd } : {}),
+          ...(rootfs ? { rootfs } : {}),
           accel: accel as 'auto' | 'kvm' | 'tcg',
           ...(memoryMiB ? { memoryMiB } : {}),
           ...(cpus ? { cpus } : {}),

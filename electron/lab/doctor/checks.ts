@@ -332,7 +332,7 @@ const diskCheck: CheckDefinition = {
   },
 };
 
-/** QEMU's `-gdb tcp::PORT` listens on every address, so the port must be free on 0.0.0.0. */
+/** kdlab binds the gdb stub to 127.0.0.1, but a program listening on 0.0.0.0 takes the port too: check there. */
 export function isPortFree(port: number, host = '0.0.0.0'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();

@@ -34,7 +34,7 @@ export function gdbArgv(target: GdbTarget, options: { batch?: string[] } = {}): 
   }
   // A kernel is not a userspace program: no confirmation prompts, no pager in the terminal.
   argv.push('-iex', 'set confirm off', '-iex', 'set pagination off');
-  argv.push('-ex', `target remote ${target.host ?? 'localhost'}:${target.port}`);
+  argv.push('-ex', `target remote ${target.host ?? '127.0.0.1'}:${target.port}`);
   for (const command of options.batch ?? []) argv.push('-ex', command);
   argv.push(target.vmlinux);
   return argv;

@@ -5,6 +5,8 @@ export interface VmDisk {
   format: 'raw' | 'qcow2';
   /** virtio-blk disks appear in the guest as /dev/vda, /dev/vdb… in this order. */
   readOnly?: boolean;
+  /** Writes go to a temporary overlay, so a cached image is never changed by a boot. */
+  snapshot?: boolean;
 }
 
 export interface VmConfig {
@@ -59,7 +61,7 @@ export function qemuArgv(vm: VmConfig): string[] {
   for (const [i, disk] of (vm.disks ?? []).entries()) {
     argv.push(
       '-drive',
-      `file=${disk.path},format=${disk.format},if=virtio,index=${i}${disk.readOnly ? ',readonly=on' : ''}`,
+      `file=${disk.path},format=${disk.format},if=virtio,index=${i}${disk.readOnly ? ',readonly=on' : ''}${disk.snapshot ? ',snapshot=on' : ''}`,
     );
   }
   if (vm.share) {
@@ -68,7 +70,8 @@ export function qemuArgv(vm: VmConfig): string[] {
       `local,path=${vm.share.path},mount_tag=${vm.share.tag},security_model=none,id=${vm.share.tag}`,
     );
   }
-  if (vm.gdbPort !== undefined) argv.push('-gdb', `tcp::${vm.gdbPort}`);
+  // Loopback only: the stub gives full control of the guest to whoever connects.
+  if (vm.gdbPort !== undefined) argv.push('-gdb', `tcp:127.0.0.1:${vm.gdbPort}`);
   if (vm.paused) argv.push('-S');
   return argv;
 }

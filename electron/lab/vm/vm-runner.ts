@@ -17,6 +17,7 @@ import { QmpClient } from './qmp';
 import { labAppend, qemuArgv } from './qemu-args';
 import type { VmDisk } from './qemu-args';
 import { SerialSocketSource } from './serial-source';
+import { rootfsAppend } from '../image/rootfs';
 
 export interface BootSpec {
   kernel: string;
@@ -31,6 +32,8 @@ export interface BootSpec {
   gdb?: { port: number | 'next-free' };
   paused?: boolean;
   disks?: VmDisk[];
+  /** An ext4 root filesystem booted as /dev/vda with its /init (in snapshot mode: the image is not changed). */
+  rootfs?: string;
   share?: { path: string; tag: string };
   markers?: { name: string; pattern: string }[];
 }
@@ -185,7 +188,7 @@ export class VmRunner {
         'qemu-system-x86_64 is not installed.',
         'apt-get install -y qemu-system-x86',
       );
-    for (const path of [spec.kernel, spec.initrd].filter((p): p is string => Boolean(p))) {
+    for (const path of [spec.kernel, spec.initrd, spec.rootfs].filter((p): p is string => Boolean(p))) {
       if (!(await stat(path).catch(() => null))) throw new LabError('NOT_FOUND', `${path} does not exist.`);
     }
     const accel = await this.chooseAccel(spec.kernel, spec.accel);
@@ -203,13 +206,20 @@ export class VmRunner {
         labAppend({
           ...(spec.crashkernelMiB ? { crashkernelMiB: spec.crashkernelMiB } : {}),
           gdb: gdbPort !== null,
-          extra: spec.appendExtra ?? [],
+          extra: [...(spec.rootfs ? rootfsAppend : []), ...(spec.appendExtra ?? [])],
         }),
       memoryMiB: spec.memoryMiB ?? (spec.crashkernelMiB ? 1024 : 512),
       cpus: spec.cpus ?? 1,
       serialSocket: join(runDir, 'serial.sock'),
       qmpSocket: join(runDir, 'qmp.sock'),
-      ...(spec.disks ? { disks: spec.disks } : {}),
+      ...(spec.disks || spec.rootfs
+        ? {
+            disks: [
+              ...(spec.rootfs ? [{ path: spec.rootfs, format: 'raw' as const, snapshot: true }] : []),
+              ...(spec.disks ?? []),
+            ],
+          }
+        : {}),
       ...(spec.share ? { share: spec.share } : {}),
       ...(gdbPort !== null ? { gdbPort } : {}),
       ...(spec.paused ? { paused: true } : {}),
