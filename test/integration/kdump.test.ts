@@ -45,6 +45,24 @@ describe('kdump capture', () => {
     expect(sys).toMatch(/__handle_sysrq at .*\n.*write_sysrq_trigger/);
   }, 300_000);
 
+  it('captures to a 9p share of a host folder as well', async () => {
+    const captured = await jobs.withProgress({ title: 'Capture', kind: 'capture' }, (progress, signal) =>
+      new KdumpCapture(workspace).capture(
+        { kernel, trigger: { kind: 'sysrq' }, target: '9p' },
+        progress,
+        signal,
+      ),
+    );
+    expect(captured.meta.panic).toBe('sysrq triggered crash');
+    const console = readFileSync(captured.consoleLog ?? '', 'utf8');
+    expect(console).toContain('KDLAB-CAPTURE-DONE');
+    // No dump disk this time: the capture kernel mounted the share, not /dev/vda.
+    expect(console).not.toContain('EXT4-fs (vda)');
+    expect(captured.captureDmesg).not.toBeNull();
+    const sys = await crashCommands(kernel.vmlinux, captured.vmcore, ['sys']);
+    expect(sys).toMatch(/PANIC: "Kernel panic - not syncing: sysrq triggered crash"/);
+  }, 300_000);
+
   it('says what to reserve when crashkernel= is too small for the capture kernel', async () => {
     const error = await jobs
       .withProgress({ title: 'Capture', kind: 'capture' }, (progress, signal) =>

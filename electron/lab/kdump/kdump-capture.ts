@@ -2,7 +2,7 @@
 // crashkernel=, its init loads the same bzImage as capture kernel with `kexec -p`, crashes; the
 // capture kernel's init writes `makedumpfile -l -d LEVEL /proc/vmcore` to an ext4 virtio disk and
 // powers off; kdlab extracts the dump with debugfs (no mount, no root) into the vmcore library.
-import { copyFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../../common/errors';
 import { ImageBuilder } from '../image/initramfs';
@@ -25,6 +25,8 @@ export interface CaptureSpec {
   crashkernelMiB?: number;
   modules?: string[];
   timeoutMs?: number;
+  /** Where the capture kernel writes the dump: an ext4 virtio disk (default) or a 9p share of a host folder. */
+  target?: 'virtio-disk' | '9p';
 }
 
 export type CapturedVmcore = VmcoreEntry;
@@ -47,7 +49,10 @@ export class KdumpCapture {
 
     progress.report({ fraction: 0.05, message: 'Building the capture initramfs (makedumpfile)' });
     const capture = await this.#images.buildInitramfs(
-      { init: { kind: 'capture', target: 'virtio-disk', dumpLevel }, binaries: ['/usr/bin/makedumpfile'] },
+      {
+        init: { kind: 'capture', target: spec.target ?? 'virtio-disk', dumpLevel },
+        binaries: ['/usr/bin/makedumpfile'],
+      },
       kernel.genInitCpio,
       signal,
     );
@@ -75,14 +80,19 @@ export class KdumpCapture {
     const id = this.#library.newId();
     const staging = await this.#library.stage(id);
     try {
+      const onShare = spec.target === '9p';
       const disk = join(staging, 'dump-disk.img');
-      await writeFile(disk, '');
-      await truncate(disk, (memoryMiB + 64) * 1024 * 1024);
-      const mkfs = await runCommand(['mkfs.ext4', '-F', '-q', '-L', 'kdlab-dump', disk], {
-        installHint: 'apt-get install -y e2fsprogs',
-        signal,
-      });
-      if (mkfs.exitCode !== 0) throw new LabError('IO', `mkfs.ext4 failed: ${mkfs.stderr.trim()}`);
+      const share = join(staging, 'share');
+      if (onShare) await mkdir(share);
+      else {
+        await writeFile(disk, '');
+        await truncate(disk, (memoryMiB + 64) * 1024 * 1024);
+        const mkfs = await runCommand(['mkfs.ext4', '-F', '-q', '-L', 'kdlab-dump', disk], {
+          installHint: 'apt-get install -y e2fsprogs',
+          signal,
+        });
+        if (mkfs.exitCode !== 0) throw new LabError('IO', `mkfs.ext4 failed: ${mkfs.stderr.trim()}`);
+      }
 
       progress.report({ fraction: 0.25, message: `Booting with crashkernel=${crashkernelMiB}M` });
       const vm = await this.#vms.boot(
@@ -91,7 +101,9 @@ export class KdumpCapture {
           initrd: lab.path,
           memoryMiB,
           crashkernelMiB,
-          disks: [{ path: disk, format: 'raw' }],
+          ...(onShare
+            ? { share: { path: share, tag: 'kdlab-dump' } }
+            : { disks: [{ path: disk, format: 'raw' as const }] }),
           markers: [
             { name: 'kdump-loaded', pattern: 'KDLAB-KDUMP-LOADED' },
             { name: 'kdump-load-failed', pattern: 'KDLAB-KDUMP-LOAD-FAILED' },
@@ -143,19 +155,28 @@ export class KdumpCapture {
       }
       void exit;
 
-      progress.report({ fraction: 0.85, message: 'Extracting the vmcore from the dump disk (debugfs)' });
       const vmcore = join(staging, 'vmcore');
-      const dumped = await runCommand(['debugfs', '-R', `dump /vmcore ${vmcore}`, disk], {
-        installHint: 'apt-get install -y e2fsprogs',
-        signal,
-      });
-      if (dumped.exitCode !== 0 || !(await stat(vmcore).catch(() => null))) {
-        throw new LabError('IO', `debugfs could not extract the vmcore: ${dumped.stderr.trim()}`);
-      }
       const dmesgFile = join(staging, 'capture-dmesg.txt');
-      await runCommand(['debugfs', '-R', `dump /capture-dmesg.txt ${dmesgFile}`, disk], { signal });
+      if (onShare) {
+        // The capture kernel wrote straight into the host folder.
+        await rename(join(share, 'vmcore'), vmcore).catch(() => {
+          throw new LabError('IO', 'The capture kernel reported success but no vmcore is in the 9p share.');
+        });
+        await rename(join(share, 'capture-dmesg.txt'), dmesgFile).catch(() => undefined);
+        await rm(share, { recursive: true, force: true });
+      } else {
+        progress.report({ fraction: 0.85, message: 'Extracting the vmcore from the dump disk (debugfs)' });
+        const dumped = await runCommand(['debugfs', '-R', `dump /vmcore ${vmcore}`, disk], {
+          installHint: 'apt-get install -y e2fsprogs',
+          signal,
+        });
+        if (dumped.exitCode !== 0 || !(await stat(vmcore).catch(() => null))) {
+          throw new LabError('IO', `debugfs could not extract the vmcore: ${dumped.stderr.trim()}`);
+        }
+        await runCommand(['debugfs', '-R', `dump /capture-dmesg.txt ${dmesgFile}`, disk], { signal });
+        await rm(disk, { force: true });
+      }
       const hostAt = Date.now();
-      await rm(disk, { force: true });
       await copyFile(join(vm.runDir, 'console.log'), join(staging, 'console.log'));
 
       // With kdump loaded an Oops goes straight to the capture kernel (no "Kernel panic" line):
