@@ -145,7 +145,8 @@ const commands: Record<string, Command> = {
     summary: 'Build a debug-ready kernel (config verified option by option, cached)',
     usage: `kdlab kernel build [--source PATH] [--base tinyconfig|defconfig|FILE] [--fragment NAME]… [--set NAME=VALUE]… [--optional NAME]… [--jobs N] [--no-lab-patches] [--json]
 
-  --source PATH     kernel tree or tarball (default: the newest linux-source tarball under /usr/src)
+  --source PATH     kernel tree, tarball or https:// tarball URL (default: the newest linux-source under /usr/src)
+  --sha256 HASH     the tarball's sha256, required with a URL
   --base B          tinyconfig (default), defconfig, or a .config file
   --fragment NAME   kgdb, kdump, debuginfo, qemu-virt, modules (default: all five); repeatable
   --set NAME=VALUE  an extra option, e.g. --set DEBUG_INFO_BTF=n; repeatable
@@ -154,6 +155,7 @@ const commands: Record<string, Command> = {
   --no-lab-patches  do not apply kdlab's compatibility patches to the unpacked tree`,
     options: {
       source: { type: 'string' },
+      sha256: { type: 'string' },
       base: { type: 'string' },
       fragment: { type: 'string', multiple: true },
       set: { type: 'string', multiple: true },
@@ -236,6 +238,7 @@ async function kernelSpecFromOptions(values: OptionValues): Promise<KernelBuildS
   const fragments = list(values.fragment);
   return {
     source,
+    ...(typeof values.sha256 === 'string' ? { sha256: values.sha256 } : {}),
     base: base === 'tinyconfig' || base === 'defconfig' ? base : { configFile: base },
     fragments: fragments.length > 0 ? fragments : ['kgdb', 'kdump', 'debuginfo', 'qemu-virt', 'modules'],
     extra,

@@ -23,8 +23,10 @@ import { prepareSource } from './sources';
 export type ConfigBase = 'tinyconfig' | 'defconfig' | { configFile: string };
 
 export interface KernelBuildSpec {
-  /** A kernel tree, or a .tar.xz/.gz/.bz2 tarball (e.g. /usr/src/linux-source-6.1.tar.xz). */
+  /** A kernel tree, a .tar.xz/.gz/.bz2 tarball (e.g. /usr/src/linux-source-6.1.tar.xz), or an https:// tarball URL. */
   source: string;
+  /** Required with a URL source: the tarball's sha256. */
+  sha256?: string;
   base: ConfigBase;
   fragments: string[];
   /** Extra options, e.g. { DEBUG_INFO_BTF: 'n' } (names without CONFIG_). */
@@ -149,6 +151,8 @@ export class KernelBuilder {
       signal,
       log,
       patches: spec.labPatches === false ? [] : labPatches,
+      ...(spec.sha256 ? { sha256: spec.sha256 } : {}),
+      downloads: this.workspace.cache('downloads'),
     });
     const out = this.buildDirFor(source.sourceHash, spec.base);
     await mkdir(out, { recursive: true });

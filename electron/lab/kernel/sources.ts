@@ -1,5 +1,7 @@
 // Kernel sources: Debian's linux-source tarballs found under /usr/src, a local tarball or tree, each
 // unpacked once into the workspace cache (a cache entry, so an interrupted unpack never counts).
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { LabError } from '../../common/errors';
@@ -54,12 +56,103 @@ export interface PreparedSource {
   patches: string[];
 }
 
-/** A tree is used in place; a tarball is unpacked once into the `sources` cache. */
+export type FetchLike = (url: string, init: { signal?: AbortSignal }) => Promise<Response>;
+
+/**
+ * A kernel.org tarball URL: downloaded once (streamed to a temp file, progress in the log), kept only
+ * when its sha256 is the one given, cached by that hash so a second call does not download.
+ */
+export async function downloadTarball(
+  url: string,
+  sha256: string | undefined,
+  downloads: CacheStore,
+  options: { signal?: AbortSignal; log?: (text: string) => void; fetch?: FetchLike } = {},
+): Promise<string> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new LabError('BAD_REQUEST', `${url} is not a URL.`);
+  }
+  if (parsed.protocol !== 'https:')
+    throw new LabError(
+      'BAD_REQUEST',
+      `${url}: only https:// downloads are allowed.`,
+      'Use the https://cdn.kernel.org/… URL.',
+    );
+  if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256))
+    throw new LabError(
+      'BAD_REQUEST',
+      `A kernel tarball URL needs its sha256 (64 hex digits) so kdlab can check what it downloaded.`,
+      'kernel.org publishes them in sha256sums.asc next to the tarballs; pass --sha256 HASH.',
+    );
+  const name = basename(parsed.pathname);
+  if (!/\.tar\.(xz|gz|bz2)$/.test(name))
+    throw new LabError('BAD_REQUEST', `${url} is not a .tar.xz/.tar.gz/.tar.bz2 tarball.`);
+  const key = sha256.slice(0, 32);
+  if (await downloads.lookup(key)) return join(downloads.entryDir(key), name);
+  options.log?.(`Downloading ${url}…\n`);
+  await downloads.commit(key, { url, sha256 }, async (staging) => {
+    const response = await (options.fetch ?? ((u, init) => fetch(u, init)))(
+      url,
+      options.signal ? { signal: options.signal } : {},
+    );
+    if (!response.ok || !response.body)
+      throw new LabError(
+        'UNAVAILABLE',
+        `Downloading ${url} failed: HTTP ${response.status}.`,
+        'Check the URL and your network.',
+      );
+    const total = Number(response.headers.get('content-length')) || null;
+    const hash = createHash('sha256');
+    const out = createWriteStream(join(staging, name));
+    let received = 0;
+    let lastLog = 0;
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        received += chunk.length;
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+        if (received - lastLog > 8 * 1024 * 1024) {
+          lastLog = received;
+          options.log?.(
+            `  ${(received / 1024 / 1024).toFixed(0)}${total ? ` of ${(total / 1024 / 1024).toFixed(0)}` : ''} MiB\n`,
+          );
+        }
+      }
+    } finally {
+      await new Promise<void>((r) => out.end(() => r()));
+    }
+    const got = hash.digest('hex');
+    if (got !== sha256)
+      throw new LabError(
+        'BAD_REQUEST',
+        `${url} does not have the expected sha256: expected ${sha256}, got ${got}. Nothing was kept.`,
+        "Check the hash against kernel.org's sha256sums.asc, or the URL.",
+      );
+    return [name];
+  });
+  return join(downloads.entryDir(key), name);
+}
+
+/** A tree is used in place; a tarball is unpacked once into the `sources` cache; a URL is downloaded first. */
 export async function prepareSource(
   path: string,
   cache: CacheStore,
-  options: { signal?: AbortSignal; log?: (text: string) => void; patches?: LabPatch[] } = {},
+  options: {
+    signal?: AbortSignal;
+    log?: (text: string) => void;
+    patches?: LabPatch[];
+    sha256?: string;
+    downloads?: CacheStore;
+    fetch?: FetchLike;
+  } = {},
 ): Promise<PreparedSource> {
+  if (/^[a-z]+:\/\//i.test(path)) {
+    if (!options.downloads) throw new LabError('INTERNAL', 'No downloads cache for a source URL.');
+    const local = await downloadTarball(path, options.sha256, options.downloads, options);
+    return prepareSource(local, cache, { ...options, sha256: undefined });
+  }
   const full = resolve(path);
   const info = await stat(full).catch(() => null);
   if (!info)
