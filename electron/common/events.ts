@@ -1,12 +1,19 @@
 // Back end → UI pushes, one map for both transports.
 import type { JobInfo, VmInfo } from './types';
 
+/** What the desktop menu (or a file opened with kdlab) asks the UI to do. */
+export type AppCommand =
+  | { command: 'navigate'; view: string }
+  | { command: 'decode-text'; text: string; path: string }
+  | { command: 'open-file'; kind: 'log' | 'vmcore' | 'config' | 'pack'; path: string };
+
 export interface LabEvents {
   'job.updated': JobInfo;
   'job.log': { id: string; text: string };
   'terminal.data': { id: string; data: string };
   'terminal.exit': { id: string; exitCode: number | null; signal: number | null };
   'vm.updated': VmInfo;
+  'app.command': AppCommand;
 }
 
 export type LabEventName = keyof LabEvents;
@@ -17,6 +24,7 @@ export const labEventNames = [
   'terminal.data',
   'terminal.exit',
   'vm.updated',
+  'app.command',
 ] as const satisfies readonly LabEventName[];
 
 export type LabEventMessage = { [E in LabEventName]: { event: E; payload: LabEvents[E] } }[LabEventName];

@@ -6,6 +6,7 @@ import { app, dialog, ipcMain, protocol, screen, session, shell } from 'electron
 import type { LabBackend, LabBackendOptions } from '../lab/lab-backend';
 import type { TerminalService } from '../lab/terminals/terminal-service';
 import { registerIpcApi, webContentsClient } from './ipc';
+import { installAppMenu } from './menu';
 import { watchJobs } from './notifications';
 import { labSchemePrivileges, registerLabProtocol } from './protocol';
 import { installPermissionHandlers, installSecurityHandlers } from './security';
@@ -120,6 +121,14 @@ export function startApp(options: StartAppOptions): void {
       isTrustedSender: (_frame, sender) => trustedContents.has(sender.id),
     });
     watchJobs(lab.events, { getWindow: () => mainWindow });
+    installAppMenu(
+      () => mainWindow,
+      (command) => {
+        if (mainWindow && !mainWindow.isDestroyed())
+          webContentsClient(mainWindow.webContents).emit('app.command', command);
+      },
+      platform,
+    );
     const reopen = (): void => {
       if (mainWindow && !mainWindow.isDestroyed()) focusWindow(mainWindow);
       else if (!stopping) openWindow(lab, paths);

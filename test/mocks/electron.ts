@@ -565,13 +565,33 @@ export const shell = {
   },
 };
 
+export const Menu = {
+  applicationMenu: null as unknown,
+  buildFromTemplate(template: unknown[]): { template: unknown[] } {
+    return { template };
+  },
+  setApplicationMenu(menu: unknown): void {
+    Menu.applicationMenu = menu;
+  },
+};
+
 export const dialog = {
   errorBoxes: [] as { title: string; content: string }[],
+  /** The file the next open dialog "chooses" (null: the user cancels). */
+  nextOpen: null as string | null,
+  openDialogs: [] as unknown[],
+  showOpenDialog(...args: unknown[]): Promise<{ canceled: boolean; filePaths: string[] }> {
+    dialog.openDialogs.push(args.at(-1));
+    const chosen = dialog.nextOpen;
+    return Promise.resolve({ canceled: chosen === null, filePaths: chosen ? [chosen] : [] });
+  },
   showErrorBox(title: string, content: string): void {
     dialog.errorBoxes.push({ title, content });
   },
   reset(): void {
     dialog.errorBoxes.length = 0;
+    dialog.nextOpen = null;
+    dialog.openDialogs.length = 0;
   },
 };
 
@@ -630,6 +650,7 @@ export function resetElectronMock(): void {
 }
 
 export default {
+  Menu,
   app,
   BrowserWindow: MockBrowserWindow,
   contextBridge,
