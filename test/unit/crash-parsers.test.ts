@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  crashWarnings,
+  disassemblyCommand,
   parseBacktrace,
+  parseBacktraces,
+  parseExceptionRip,
   parseLog,
   parseModules,
   parsePs,
@@ -114,8 +118,10 @@ describe('crash output parsers', () => {
       log: parseLog(fixture('crash-output/sysrq-log_m.txt')),
       processes: parsePs(fixture('crash-output/sysrq-ps.txt')),
       modules: [],
-      disassembly: null,
+      cpus: parseBacktraces(fixture('crash-output/sysrq-bt_a.txt')),
+      disassembly: fixture('crash-output/sysrq-dis_l_r.txt'),
       raw: {},
+      warnings: [],
     };
     const md = renderMarkdown(report);
     expect(md).toContain('# Crash report: Kernel panic - not syncing: sysrq triggered crash');
@@ -123,5 +129,101 @@ describe('crash output parsers', () => {
     const html = renderHtml({ ...report, summary: { ...report.summary, panic: '<script>x</script>' } });
     expect(html).toContain('&lt;script&gt;x&lt;/script&gt;');
     expect(html).not.toMatch(/<script|<link|src=/);
+    expect(md).toContain('## Faulting function (dis -l)');
+  });
+
+  it('exception RIP in a module init, in a module, in the kernel', () => {
+    expect(parseExceptionRip('_MODULE_INIT_START_kdlab_null_deref+27')).toEqual({
+      rip: '_MODULE_INIT_START_kdlab_null_deref+27',
+      function: '_MODULE_INIT_START_kdlab_null_deref',
+      offset: 27,
+      module: 'kdlab_null_deref',
+      inModuleInit: true,
+      registers: {},
+    });
+    expect(parseExceptionRip('kdlab_read_flags+0x10 [kdlab_null_deref]')).toMatchObject({
+      function: 'kdlab_read_flags',
+      offset: 16,
+      module: 'kdlab_null_deref',
+      inModuleInit: false,
+    });
+    expect(parseExceptionRip('sysrq_handle_crash+22')).toMatchObject({ offset: 22, module: null });
+    const bt = parseBacktrace(fixture('crash-output/null-bt.txt'));
+    const exc = bt.frames.find((f) => f.exception)!.exception!;
+    expect(exc).toMatchObject({ module: 'kdlab_null_deref', inModuleInit: true, offset: 27 });
+    const md = renderMarkdown({
+      ...emptyReport,
+      backtrace: bt,
+    });
+    expect(md).toContain('in the init code of module kdlab_null_deref, offset 27');
+  });
+
+  it('plain bt (no -l): frames without source; bt -a: one backtrace per task', () => {
+    const bt = parseBacktrace(fixture('crash-output/sysrq-bt.txt'));
+    expect(bt.frames.map((f) => f.function).slice(0, 4)).toEqual([
+      'machine_kexec',
+      '__crash_kexec',
+      'panic',
+      '__handle_sysrq',
+    ]);
+    expect(bt.frames.every((f) => f.file === null)).toBe(true);
+    expect(bt.userRegisters.ORIG_RAX).toBe('0000000000000001');
+    // Two real single-CPU outputs one after the other, as bt -a prints them on an SMP guest.
+    const all = parseBacktraces(
+      `${fixture('crash-output/sysrq-bt_a.txt')}\n${fixture('crash-output/null-bt_a.txt')}`,
+    );
+    expect(all.map((b) => [b.pid, b.command])).toEqual([
+      [1, 'init'],
+      [35, 'insmod'],
+    ]);
+    expect(all[1]!.frames.find((f) => f.exception)?.exception?.inModuleInit).toBe(true);
+  });
+
+  it('dis -l target: the module init from its start, the caller of panic up to the call', () => {
+    expect(disassemblyCommand(parseBacktrace(fixture('crash-output/null-bt_l.txt')))).toBe(
+      'dis -l ffffffffc0005000 31',
+    );
+    expect(disassemblyCommand(parseBacktrace(fixture('crash-output/sysrq-bt_l.txt')))).toBe(
+      'dis -l -r ffffffff81247bb5',
+    );
+    // The captured output of those commands shows the trapping instruction and the call.
+    expect(fixture('crash-output/null-dis_l.txt')).toContain(
+      '<_MODULE_INIT_START_kdlab_null_deref+27>:\tmov    0x10(%rax),%edi',
+    );
+    expect(fixture('crash-output/sysrq-dis_l_r.txt')).toMatch(
+      /sysrq\.c: \d+\n.*<__handle_sysrq\+\d+>:\s+call/,
+    );
+  });
+
+  it('plain log: no levels, same excerpt; mod -t taints', () => {
+    const log = parseLog(fixture('crash-output/null-log.txt'));
+    expect(log.every((l) => l.level === null)).toBe(true);
+    expect(log.find((l) => l.text.startsWith('BUG: kernel NULL pointer dereference'))?.panic).toBe(true);
+    expect(
+      parseModules(fixture('crash-output/null-mod.txt'), fixture('crash-output/null-mod_t.txt')),
+    ).toEqual([{ name: 'kdlab_null_deref', base: 'ffffffffc0000000', size: 16384, taint: 'O' }]);
+  });
+
+  it("crash's warnings: too old for the kernel (PID hash)", () => {
+    expect(
+      crashWarnings('WARNING: active task ffff8880001e8000 on cpu 0 not found in PID hash\n')[0],
+    ).toMatch(/crash is too old for this kernel/);
+    expect(crashWarnings('PANIC: "x"\n')).toEqual([]);
   });
 });
+
+const emptyReport: CrashReport = {
+  vmcore: '/v/vmcore',
+  vmlinux: '/k/vmlinux',
+  crashVersion: null,
+  createdAt: '2026-11-22T00:00:00Z',
+  summary: parseSys(''),
+  backtrace: parseBacktrace(''),
+  cpus: [],
+  log: [],
+  processes: [],
+  modules: [],
+  disassembly: null,
+  raw: {},
+  warnings: [],
+};

@@ -1,18 +1,123 @@
 // kdlab analyze: checks that vmlinux and vmcore belong together before crash's long wait, runs
 // crash non-interactively (`crash -s`, one process, commands separated by `!echo` markers), parses
 // the output into a typed report stored beside the vmcore, and renders it as Markdown or HTML.
+import type { FileHandle } from 'node:fs/promises';
 import { open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LabError } from '../../../common/errors';
 import type { Progress } from '../../jobs';
 import { readBuildId } from '../../kernel/kernel-builder';
 import { findExecutable, runCommand } from '../../process';
+import type { Workspace } from '../../workspace';
 import { writeJsonAtomic } from '../../workspace';
-import { parseBacktrace, parseLog, parseModules, parsePs, parseSys } from './parsers';
+import {
+  crashWarnings,
+  disassemblyCommand,
+  parseBacktrace,
+  parseBacktraces,
+  parseLog,
+  parseModules,
+  parsePs,
+  parseSys,
+} from './parsers';
 import type { CrashReport } from './types';
 
 const separator = 'KDLAB-CRASH-CMD';
-const commands = ['sys', 'bt -l', 'log -m', 'ps', 'mod', 'mod -t'] as const;
+export const crashCommands = ['sys', 'bt -l', 'bt -a', 'log -m', 'ps', 'mod', 'mod -t'] as const;
+/** Bumped when the report's shape changes, so stored reports are made again. */
+const reportVersion = 2;
+
+const truncated = (vmcore: string, size: number, needed: number, what: string) =>
+  new LabError(
+    'BAD_REQUEST',
+    `${vmcore} is truncated: it is ${size} bytes but its header says ${what} reach byte ${needed}.`,
+    'The copy was cut short (disk full, interrupted transfer): capture the vmcore again.',
+  );
+
+/** Reads `length` bytes at `position` (fewer at the end of the file). */
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(buffer, 0, length, position);
+  return buffer.subarray(0, bytesRead);
+}
+
+const popcount = (b: number) => {
+  let n = 0;
+  for (let v = b; v; v >>= 1) n += v & 1;
+  return n;
+};
+
+/**
+ * makedumpfile's kdump-compressed layout (also QEMU's kdump-zlib): header block, sub-header with
+ * the VMCOREINFO offset, two bitmaps, then one 24-byte page descriptor per dumped page. The last
+ * descriptor says where the data must end, so a cut file is found without crash.
+ */
+async function readKdumpHeader(handle: FileHandle, vmcore: string, size: number) {
+  const head = await readAt(handle, 0, 464);
+  if (head.length < 464) throw truncated(vmcore, size, 464, 'the kdump header');
+  const headerRelease = head.toString('latin1', 12 + 130, 12 + 195).replace(/\0.*$/s, '') || null;
+  const blockSize = head.readInt32LE(428);
+  const subHdrBlocks = head.readInt32LE(432);
+  const bitmapBlocks = head.readUInt32LE(436);
+  if (blockSize <= 0 || blockSize > 1 << 20 || subHdrBlocks < 0 || bitmapBlocks === 0)
+    throw new LabError(
+      'BAD_REQUEST',
+      `${vmcore} has a corrupt kdump header (block size ${blockSize}, ${bitmapBlocks} bitmap blocks).`,
+      'Capture the vmcore again.',
+    );
+  const sub = await readAt(handle, blockSize, 48);
+  if (sub.length < 48) throw truncated(vmcore, size, blockSize + 48, 'the kdump sub-header');
+  const infoOffset = Number(sub.readBigUInt64LE(32));
+  const infoSize = Number(sub.readBigUInt64LE(40));
+  let vmcoreinfo = '';
+  if (infoSize > 0 && infoSize < 1 << 20) {
+    if (infoOffset + infoSize > size) throw truncated(vmcore, size, infoOffset + infoSize, 'VMCOREINFO must');
+    vmcoreinfo = (await readAt(handle, infoOffset, infoSize)).toString('latin1');
+  }
+  // The second bitmap (dumpable pages) is the latter half of the bitmap blocks.
+  const bitmapStart = blockSize * (1 + subHdrBlocks);
+  const half = (bitmapBlocks * blockSize) / 2;
+  const bitmapEnd = bitmapStart + bitmapBlocks * blockSize;
+  if (bitmapEnd > size) throw truncated(vmcore, size, bitmapEnd, 'its bitmaps');
+  const second = await readAt(handle, bitmapStart + half, half);
+  let pages = 0;
+  for (const byte of second) pages += popcount(byte);
+  const descEnd = bitmapEnd + pages * 24;
+  if (descEnd > size) throw truncated(vmcore, size, descEnd, `the descriptors of its ${pages} pages`);
+  if (pages > 0) {
+    const last = await readAt(handle, descEnd - 24, 24);
+    const dataEnd = Number(last.readBigUInt64LE(0)) + last.readUInt32LE(8);
+    if (dataEnd > size) throw truncated(vmcore, size, dataEnd, 'its pages');
+  }
+  return { vmcoreinfo, headerRelease };
+}
+
+/** ELF dumps (QEMU dump-guest-memory): VMCOREINFO in a PT_NOTE, memory in PT_LOAD segments. */
+async function readElfDump(handle: FileHandle, vmcore: string, size: number) {
+  const head = await readAt(handle, 0, 64);
+  if (head.length < 64 || head[4] !== 2)
+    throw new LabError(
+      'BAD_REQUEST',
+      `${vmcore} is not a 64-bit ELF dump (corrupt header).`,
+      'Capture it again.',
+    );
+  const phoff = Number(head.readBigUInt64LE(32));
+  const phentsize = head.readUInt16LE(54);
+  const phnum = head.readUInt16LE(56);
+  const table = await readAt(handle, phoff, phentsize * phnum);
+  if (table.length < phentsize * phnum)
+    throw truncated(vmcore, size, phoff + phentsize * phnum, 'its program headers');
+  let vmcoreinfo = '';
+  for (let i = 0; i < phnum; i += 1) {
+    const type = table.readUInt32LE(i * phentsize);
+    const offset = Number(table.readBigUInt64LE(i * phentsize + 8));
+    const filesz = Number(table.readBigUInt64LE(i * phentsize + 32));
+    if (offset + filesz > size) throw truncated(vmcore, size, offset + filesz, 'its segments');
+    if (type === 4 && filesz < 1 << 24)
+      vmcoreinfo += (await readAt(handle, offset, filesz)).toString('latin1');
+  }
+  return { vmcoreinfo, headerRelease: null };
+}
 
 /** What a dump says about the kernel it came from: VMCOREINFO's OSRELEASE and BUILD-ID. */
 export async function readVmcoreInfo(
@@ -24,32 +129,36 @@ export async function readVmcoreInfo(
     throw new LabError(
       'BAD_REQUEST',
       `${vmcore} is ${info.size} bytes: far too small to be a vmcore (truncated?).`,
+      'Capture the vmcore again.',
     );
   const handle = await open(vmcore, 'r');
   try {
-    // VMCOREINFO sits in the first megabytes in kdump-compressed and ELF dumps alike.
-    const head = Buffer.alloc(Math.min(info.size, 16 * 1024 * 1024));
-    await handle.read(head, 0, head.length, 0);
-    const sig = head.subarray(0, 8).toString('latin1');
-    const format =
-      sig === 'KDUMP   '
-        ? 'kdump-compressed'
-        : sig.startsWith('\x7fELF')
-          ? 'elf'
-          : sig.startsWith('makedump')
-            ? 'flattened'
-            : null;
-    if (!format)
+    const sig = (await readAt(handle, 0, 8)).toString('latin1');
+    let parsed: { vmcoreinfo: string; headerRelease: string | null };
+    let format: string;
+    if (sig === 'KDUMP   ') {
+      format = 'kdump-compressed';
+      parsed = await readKdumpHeader(handle, vmcore, info.size);
+    } else if (sig.startsWith('\x7fELF')) {
+      format = 'elf';
+      parsed = await readElfDump(handle, vmcore, info.size);
+    } else if (sig.startsWith('makedump')) {
+      // The flattened stream has no fixed layout: scan its beginning for VMCOREINFO.
+      format = 'flattened';
+      parsed = {
+        vmcoreinfo: (await readAt(handle, 0, 16 * 1024 * 1024)).toString('latin1'),
+        headerRelease: null,
+      };
+    } else
       throw new LabError(
         'BAD_REQUEST',
         `${vmcore} is not a vmcore: it starts with neither the KDUMP, ELF nor makedumpfile flattened signature (corrupt, or not a dump at all).`,
         'Capture it again; a vmcore made by makedumpfile or QEMU dump-guest-memory is expected.',
       );
-    const text = head.toString('latin1');
     return {
       format,
-      release: /OSRELEASE=([^\n\0]+)/.exec(text)?.[1] ?? null,
-      buildId: /BUILD-ID=([0-9a-f]+)/.exec(text)?.[1] ?? null,
+      release: /OSRELEASE=([^\n\0]+)/.exec(parsed.vmcoreinfo)?.[1] ?? parsed.headerRelease,
+      buildId: /BUILD-ID=([0-9a-f]+)/.exec(parsed.vmcoreinfo)?.[1] ?? null,
     };
   } finally {
     await handle.close();
@@ -89,30 +198,23 @@ export async function checkPair(
       `${vmlinux} is not an ELF kernel image (readelf: ${sections.stderr.trim()}).`,
       'Use the vmlinux from the kernel build, not bzImage.',
     );
+  // Identity first: a vmlinux of another kernel is the bigger mistake, whatever its debug info.
+  const release = await readVmlinuxRelease(vmlinux);
+  const buildId = await readBuildId(vmlinux);
+  const releaseDiffers = core.release !== null && release !== null && core.release !== release;
+  const idDiffers = core.buildId !== null && buildId !== null && core.buildId !== buildId;
+  if (releaseDiffers || idDiffers)
+    throw new LabError(
+      'BAD_REQUEST',
+      `vmlinux and vmcore do not belong together: the vmcore was written by ${core.release ?? 'an unknown release'} with build id ${core.buildId ?? 'unknown'}, and ${vmlinux} is ${release ?? 'an unknown release'} with build id ${buildId ?? 'unknown'}.`,
+      'Use the vmlinux from the same build as the crashed kernel (kdlab vmcores show ID names it).',
+    );
   if (!sections.stdout.includes('.debug_info'))
     throw new LabError(
       'BAD_REQUEST',
       `${vmlinux} has no debug information (.debug_info): crash cannot read structures or source lines without it.`,
       'Use the unstripped vmlinux of the build (CONFIG_DEBUG_INFO=y; kdlab keeps it in the kernels cache).',
     );
-  const buildId = await readBuildId(vmlinux);
-  if (core.buildId && buildId && core.buildId !== buildId) {
-    const release = await readVmlinuxRelease(vmlinux);
-    throw new LabError(
-      'BAD_REQUEST',
-      `vmlinux and vmcore do not belong together: the vmcore was written by ${core.release ?? 'a kernel'} with build id ${core.buildId}, and ${vmlinux} is ${release ?? 'a kernel'} with build id ${buildId}.`,
-      'Use the vmlinux from the same build as the crashed kernel (kdlab vmcores show ID names it).',
-    );
-  }
-  if (!core.buildId && core.release) {
-    const release = await readVmlinuxRelease(vmlinux);
-    if (release && release !== core.release)
-      throw new LabError(
-        'BAD_REQUEST',
-        `vmlinux and vmcore do not belong together: the vmcore is from ${core.release}, ${vmlinux} is ${release}.`,
-        'Use the vmlinux from the same build as the crashed kernel.',
-      );
-  }
   return { release: core.release, buildId: core.buildId };
 }
 
@@ -204,33 +306,72 @@ export async function runCrashCommands(
   return { outputs, version, all };
 }
 
+/**
+ * The vmlinux of a library vmcore: meta.json's `vmlinux`, or (older entries) the kernels cache entry
+ * named by its kernelKey.
+ */
+export async function findVmlinux(vmcore: string, workspace?: Workspace): Promise<string> {
+  const metaFile = join(dirname(vmcore), 'meta.json');
+  const meta = JSON.parse(await readFile(metaFile, 'utf8').catch(() => 'null')) as {
+    vmlinux?: string;
+    kernelKey?: string;
+  } | null;
+  if (meta?.vmlinux) return meta.vmlinux;
+  if (meta?.kernelKey && workspace)
+    return join(workspace.cache('kernels').entryDir(meta.kernelKey), 'vmlinux');
+  throw new LabError(
+    'BAD_REQUEST',
+    `${vmcore} is not a library vmcore (no ${meta ? 'vmlinux in its' : ''} meta.json): kdlab cannot tell which vmlinux goes with it.`,
+    'Give the vmlinux of the crashed kernel (--vmlinux).',
+  );
+}
+
 export async function analyzeVmcore(
-  input: { vmcore: string; vmlinux: string },
+  input: {
+    vmcore: string;
+    vmlinux?: string;
+    workspace?: Workspace;
+    /** false: run crash even when a stored report matches (benchmarks). */
+    reuse?: boolean;
+  },
   progress: Progress,
   signal?: AbortSignal,
 ): Promise<CrashReport> {
-  const { vmcore, vmlinux } = input;
+  const { vmcore } = input;
+  const vmlinux = input.vmlinux ?? (await findVmlinux(vmcore, input.workspace));
   const reportFile = join(dirname(vmcore), 'report.json');
   const core = await stat(vmcore).catch(() => null);
   if (!core) throw new LabError('NOT_FOUND', `${vmcore} does not exist.`);
   const cached = JSON.parse(await readFile(reportFile, 'utf8').catch(() => 'null')) as
     (CrashReport & { inputs?: string }) | null;
-  const inputsKey = `${vmlinux}:${(await stat(vmlinux).catch(() => null))?.mtimeMs ?? 0}:${core.size}:${core.mtimeMs}`;
-  if (cached?.inputs === inputsKey) {
+  const linux = await stat(vmlinux).catch(() => null);
+  const inputsKey = `v${reportVersion}:${vmlinux}:${linux?.size ?? 0}:${linux?.mtimeMs ?? 0}:${core.size}:${core.mtimeMs}`;
+  if (cached?.inputs === inputsKey && input.reuse !== false) {
     progress.report({ fraction: 1, message: 'Report already made for this vmcore' });
-    return cached;
+    const { inputs: _inputs, ...report } = cached;
+    return report;
   }
   progress.report({ fraction: 0.1, message: 'Checking that vmlinux and vmcore belong together' });
   await checkPair(vmlinux, vmcore);
-  progress.report({ fraction: 0.3, message: `crash -s: ${commands.join(', ')}` });
-  const { outputs, version } = await runCrashCommands(vmlinux, vmcore, commands, signal);
-  const [sys, bt, log, ps, mod, modTaint] = outputs as [string, string, string, string, string, string];
+  progress.report({ fraction: 0.3, message: `crash -s: ${crashCommands.join(', ')}` });
+  const { outputs, version, all } = await runCrashCommands(vmlinux, vmcore, crashCommands, signal);
+  const [sys, bt, btAll, log, ps, mod, modTaint] = outputs as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const backtrace = parseBacktrace(bt);
   let disassembly: string | null = null;
-  const rip = backtrace.frames.find((f) => f.exception)?.exception?.registers.RIP;
-  if (rip) {
-    progress.report({ fraction: 0.8, message: 'Disassembling around the faulting instruction' });
-    disassembly = (await runCrashCommands(vmlinux, vmcore, [`dis -l ${rip} 1`], signal)).outputs[0] ?? null;
+  const dis = disassemblyCommand(backtrace);
+  if (dis) {
+    progress.report({ fraction: 0.8, message: `Disassembling the faulting code (${dis})` });
+    const text = (await runCrashCommands(vmlinux, vmcore, [dis], signal)).outputs[0] ?? '';
+    // The tail is what matters (the instructions up to the fault or the call); keep reports small.
+    disassembly = text.split('\n').slice(-60).join('\n') || null;
   }
   const report: CrashReport = {
     vmcore,
@@ -247,11 +388,13 @@ export async function analyzeVmcore(
       return summary;
     })(),
     backtrace,
+    cpus: parseBacktraces(btAll),
     log: parseLog(log),
     processes: parsePs(ps),
     modules: parseModules(mod, modTaint),
     disassembly,
-    raw: Object.fromEntries(commands.map((c, i) => [c, outputs[i] ?? ''])),
+    raw: Object.fromEntries(crashCommands.map((c, i) => [c, outputs[i] ?? ''])),
+    warnings: crashWarnings(all),
   };
   await writeJsonAtomic(reportFile, { ...report, inputs: inputsKey });
   progress.report({ fraction: 1, message: `Report: ${report.summary.panic ?? 'no panic string'}` });

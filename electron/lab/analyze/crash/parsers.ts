@@ -1,6 +1,14 @@
 // Parsers for crash(8) output: `sys`, `bt -l`, `log -m`, `ps`, `mod -t`. Pure functions over text;
 // they also accept the flattened pastes people put in write-ups (newlines lost).
-import type { CrashBacktrace, CrashFrame, CrashLogLine, CrashModule, CrashSummary, CrashTask } from './types';
+import type {
+  CrashBacktrace,
+  CrashException,
+  CrashFrame,
+  CrashLogLine,
+  CrashModule,
+  CrashSummary,
+  CrashTask,
+} from './types';
 
 /** Pasted output often carries non-breaking and other Unicode spaces; crash itself prints ASCII. */
 const plain = (text: string) => text.replace(/[\u00a0\u2000-\u200b\u202f\u3000]/g, ' ').replace(/\r/g, '');
@@ -93,7 +101,7 @@ export function parseBacktrace(text: string): CrashBacktrace {
   // Frames may be glued on one line in pastes: cut before every "#N [".
   const body = text.replace(/\s(#\d+ \[)/g, '\n$1').replace(/\s(\[exception RIP:)/g, '\n$1');
   let last: CrashFrame | null = null;
-  let exception: { rip: string; registers: Record<string, string> } | null = null;
+  let exception: CrashException | null = null;
   let afterFrames = false;
   for (const line of body.split('\n')) {
     const frame = /^\s*#(\d+)\s+\[([0-9a-f]+)\]\s+(\S+)\s+at\s+([0-9a-f]+)(?:\s+\[(\S+)\])?/.exec(line);
@@ -121,7 +129,7 @@ export function parseBacktrace(text: string): CrashBacktrace {
       continue;
     }
     const exc = /\[exception RIP:\s*([^\]]+)\]/.exec(line);
-    if (exc) exception = { rip: exc[1]!.trim(), registers: {} };
+    if (exc) exception = parseExceptionRip(exc[1]!.trim());
     const regs = [...line.matchAll(/\b([A-Z][A-Z0-9_]{1,7}):\s+([0-9a-f]{4,16})\b/g)];
     if (regs.length) {
       const target = exception ? exception.registers : bt.userRegisters;
@@ -132,6 +140,60 @@ export function parseBacktrace(text: string): CrashBacktrace {
   if (exception && last) last.exception = exception;
   void afterFrames;
   return bt;
+}
+
+/** `sysrq_handle_crash+22`, `foo+0x1b [mod]`, `_MODULE_INIT_START_kdlab_null_deref+27`. */
+export function parseExceptionRip(rip: string): CrashException {
+  const m = /^([^\s+]+)(?:\+(0x[0-9a-f]+|\d+))?(?:\s+\[(\w+)\])?/.exec(rip);
+  const fn = m?.[1] ?? rip;
+  const init = /^_MODULE_INIT_START_(\w+)$/.exec(fn);
+  return {
+    rip,
+    function: fn,
+    offset: m?.[2] !== undefined ? Number(m[2]) : null,
+    module: init?.[1] ?? m?.[3] ?? null,
+    inModuleInit: init !== null,
+    registers: {},
+  };
+}
+
+/**
+ * The `dis -l` command that shows the faulting code: the function up to the trapping instruction of
+ * an exception frame; a module's init code from its start (crash has no end symbol for it, so `-r`
+ * fails there); without an exception, the caller of panic() up to the call.
+ */
+export function disassemblyCommand(bt: CrashBacktrace): string | null {
+  const faulting = bt.frames.find((f) => f.exception)?.exception;
+  const rip = faulting?.registers.RIP;
+  if (faulting && rip) {
+    if (faulting.inModuleInit && faulting.offset !== null) {
+      const start = (BigInt(`0x${rip}`) - BigInt(faulting.offset)).toString(16);
+      // x86 instructions are at least 1 byte: offset + a few lines reach past the trapping one.
+      return `dis -l ${start} ${Math.min(faulting.offset + 4, 64)}`;
+    }
+    return `dis -l -r ${rip}`;
+  }
+  const panicAt = bt.frames.findIndex((f) => f.function === 'panic');
+  const caller = panicAt >= 0 ? bt.frames[panicAt + 1] : undefined;
+  return caller?.address ? `dis -l -r ${caller.address}` : null;
+}
+
+/** `bt -a` (and `foreach bt`): one backtrace per `PID:` header. */
+export function parseBacktraces(text: string): CrashBacktrace[] {
+  const parts = plain(text).split(/(?=PID:\s*\d+\s+TASK:)/);
+  return parts.filter((p) => /^PID:/.test(p)).map((p) => parseBacktrace(p));
+}
+
+/** crash's warnings that make parts of the report unreliable, explained. */
+export function crashWarnings(output: string): string[] {
+  const warnings: string[] = [];
+  if (/not found in PID hash/.test(output))
+    warnings.push(
+      "crash is too old for this kernel: tasks are 'not found in PID hash' (struct pid's numbers[] became a flexible array in 6.1.y, which crash 8.0.2 does not read), so ps and per-task lookups are incomplete. Lab kernels carry a compatibility patch; for other kernels use a newer crash, or `list task_struct.tasks -s task_struct.pid,comm -h init_task`.",
+    );
+  if (/WARNING: kernel version inconsistency/.test(output))
+    warnings.push('crash reports a kernel version inconsistency between vmlinux and the dump.');
+  return warnings;
 }
 
 const reportStart =

@@ -1,11 +1,19 @@
 // The crash report as Markdown or a self-contained HTML page. Pure: the renderer uses it for exports.
-import type { CrashReport } from './types';
+import type { CrashException, CrashReport } from './types';
+
+/** The exception line, saying so when the fault is in a module's init code (no symbols there). */
+export function describeException(e: CrashException): string {
+  if (e.inModuleInit)
+    return `exception RIP ${e.rip} (in the init code of module ${e.module ?? '?'}, offset ${e.offset ?? '?'})`;
+  return `exception RIP ${e.rip}${e.module ? ` (module ${e.module})` : ''}`;
+}
 
 export function renderMarkdown(r: CrashReport): string {
   const s = r.summary;
   const lines = [
     `# Crash report: ${s.panic ?? 'no panic string'}`,
     '',
+    ...(r.warnings.length ? [...r.warnings.map((w) => `> **Warning:** ${w}`), ''] : []),
     `| | |`,
     `|---|---|`,
     ...(
@@ -25,9 +33,21 @@ export function renderMarkdown(r: CrashReport): string {
     '|---|---|---|---|',
     ...r.backtrace.frames.map(
       (f) =>
-        `| ${f.index} | \`${f.function}\`${f.exception ? ` — exception RIP ${f.exception.rip}` : ''} | ${f.address ?? ''} | ${f.file ? `${f.file}:${f.line}` : ''} |`,
+        `| ${f.index} | \`${f.function}\`${f.exception ? ` — ${describeException(f.exception)}` : ''} | ${f.address ?? ''} | ${f.file ? `${f.file}:${f.line}` : ''} |`,
     ),
     '',
+    ...(r.disassembly ? ['## Faulting function (dis -l)', '', '```', r.disassembly, '```', ''] : []),
+    ...(r.cpus.length > 1
+      ? [
+          '## Other CPUs (bt -a)',
+          '',
+          ...r.cpus.map(
+            (b) =>
+              `- CPU ${b.cpu ?? '?'}: ${b.command ?? '?'} (pid ${b.pid ?? '?'}) in \`${b.frames[0]?.function ?? '?'}\``,
+          ),
+          '',
+        ]
+      : []),
     '## Panic excerpt of the log',
     '',
     '```',
@@ -68,7 +88,9 @@ export function renderHtml(r: CrashReport): string {
 <h1 class="panic">${escapeHtml(s.panic ?? 'no panic string')}</h1>
 <table>${row(['Kernel', `${s.release ?? ''} ${s.version ?? ''}`])}${row(['Machine', `${s.machine ?? ''}, ${s.cpus ?? '?'} CPUs, ${s.memory ?? ''}`])}${row(['Task', `${s.command ?? ''} (pid ${s.pid ?? '?'}) on CPU ${s.cpu ?? '?'}`])}${row(['Date / uptime', `${s.date ?? ''} / ${s.uptime ?? ''}`])}${row(['vmcore', r.vmcore])}${row(['vmlinux', r.vmlinux])}</table>
 <h2>Backtrace</h2>
-<table><tr><th>#</th><th>function</th><th>address</th><th>source</th></tr>${r.backtrace.frames.map((f) => row([String(f.index), f.function + (f.exception ? ` — exception RIP ${f.exception.rip}` : ''), f.address ?? '', f.file ? `${f.file}:${f.line}` : ''])).join('')}</table>
+<table><tr><th>#</th><th>function</th><th>address</th><th>source</th></tr>${r.backtrace.frames.map((f) => row([String(f.index), f.function + (f.exception ? ` — ${describeException(f.exception)}` : ''), f.address ?? '', f.file ? `${f.file}:${f.line}` : ''])).join('')}</table>
+${r.warnings.map((w) => `<p class="panic">Warning: ${escapeHtml(w)}</p>`).join('')}
+${r.disassembly ? `<h2>Faulting function (dis -l)</h2><pre>${escapeHtml(r.disassembly)}</pre>` : ''}
 <h2>Panic excerpt of the log</h2>
 <pre>${escapeHtml(
     r.log

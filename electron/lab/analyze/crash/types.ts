@@ -30,7 +30,19 @@ export interface CrashFrame {
   file: string | null;
   line: number | null;
   /** The registers of an exception frame that follows this frame (`[exception RIP: …]`). */
-  exception: { rip: string; registers: Record<string, string> } | null;
+  exception: CrashException | null;
+}
+
+export interface CrashException {
+  /** As crash prints it, e.g. `_MODULE_INIT_START_kdlab_null_deref+27` or `sysrq_handle_crash+22`. */
+  rip: string;
+  function: string;
+  offset: number | null;
+  /** The module the faulting code belongs to (`[mod]`, or a fault in a module's init code). */
+  module: string | null;
+  /** True for `_MODULE_INIT_START_<mod>`: the module's init code, which has no symbols once loaded. */
+  inModuleInit: boolean;
+  registers: Record<string, string>;
 }
 
 export interface CrashBacktrace {
@@ -78,6 +90,8 @@ export interface CrashReport {
   createdAt: string;
   summary: CrashSummary;
   backtrace: CrashBacktrace;
+  /** `bt -a`: the active task on every CPU. */
+  cpus: CrashBacktrace[];
   log: CrashLogLine[];
   processes: CrashTask[];
   modules: CrashModule[];
@@ -85,4 +99,6 @@ export interface CrashReport {
   disassembly: string | null;
   /** The raw output of each crash command, for the curious and for bug reports. */
   raw: Record<string, string>;
+  /** What crash warned about that limits the report (e.g. a crash too old for the kernel). */
+  warnings: string[];
 }
