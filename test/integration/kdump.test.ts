@@ -63,6 +63,22 @@ describe('kdump capture', () => {
     expect(sys).toMatch(/PANIC: "Kernel panic - not syncing: sysrq triggered crash"/);
   }, 300_000);
 
+  it('captures the panic of an init that exits (kill init) as well', async () => {
+    const captured = await jobs.withProgress({ title: 'Capture', kind: 'capture' }, (progress, signal) =>
+      new KdumpCapture(workspace).capture(
+        { kernel, trigger: { kind: 'init-exit', code: 0 } },
+        progress,
+        signal,
+      ),
+    );
+    expect(captured.meta).toMatchObject({
+      panic: 'Attempted to kill init! exitcode=0x00000000',
+      trigger: { kind: 'init-exit', code: 0 },
+    });
+    const sys = await crashCommands(kernel.vmlinux, captured.vmcore, ['sys']);
+    expect(sys).toMatch(/PANIC: "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000000"/);
+  }, 300_000);
+
   it('says what to reserve when crashkernel= is too small for the capture kernel', async () => {
     const error = await jobs
       .withProgress({ title: 'Capture', kind: 'capture' }, (progress, signal) =>
