@@ -79,13 +79,19 @@ describe('VMs view', () => {
     await expect
       .poll(() => page.getByTestId('vmcore-library').textContent(), { timeout: 20_000 })
       .toContain('sysrq triggered crash');
-    const log = readFileSync(join(appRoot, 'test/fixtures/lab-logs', 'init-exit-127.log'), 'utf8');
+    // Seed 001: systemd's journal with exitcode=0x00007f00.
+    const log = readFileSync(
+      join(appRoot, 'test/fixtures/panic-logs', 'seed001-systemd-exitcode-7f00.log'),
+      'utf8',
+    );
     await page.getByTestId('decoder-input').fill(log);
     await page.getByRole('button', { name: 'Decode', exact: true }).click();
     await expect
       .poll(() => page.getByTestId('decoded-report').first().textContent(), { timeout: 20_000 })
       .toContain('0x00007f00');
-    expect(await page.getByTestId('decoded-report').first().textContent()).toContain('exit(127)');
+    const decoded = (await page.getByTestId('decoded-report').first().textContent()) ?? '';
+    expect(decoded).toContain('exit(127)');
+    expect(decoded).toMatch(/Likely causes[\s\S]*Next steps/);
     await page.screenshot({ path: join(shots, 'analyzer.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   });
@@ -171,4 +177,20 @@ describe('VMs view', () => {
       .toContain('crash>');
     expect(consoleErrors).toEqual([]);
   }, 300_000);
+
+  it('shows an init that exits as a panic on the boot timeline and on Home', async () => {
+    await page.goto(`${app.origin}/#/vms`);
+    await page.getByLabel('pause at start (-S)').uncheck();
+    await page.locator('select').nth(1).selectOption('exit0');
+    await page.getByRole('button', { name: 'Boot', exact: true }).click();
+    await expect
+      .poll(() => page.getByTestId('vm-timeline').textContent(), { timeout: 60_000 })
+      .toContain('Attempted to kill init! exitcode=0x00000000');
+    await page.screenshot({ path: join(shots, 'vms-kill-init.png'), fullPage: true });
+    await page.goto(`${app.origin}/#/home`);
+    await expect
+      .poll(() => page.getByTestId('recent-panics').textContent(), { timeout: 20_000 })
+      .toContain('Attempted to kill init! exitcode=0x00000000');
+    expect(consoleErrors).toEqual([]);
+  }, 180_000);
 });

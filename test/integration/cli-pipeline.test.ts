@@ -108,7 +108,11 @@ describe('kdlab pipeline commands', () => {
         'lx-dmesg',
         '--batch',
         'lx-ps',
+        '--json',
       ]);
+      const result = JSON.parse(r.stdout) as { output: string; argv: string[] };
+      expect(result.argv).toContain('target remote 127.0.0.1:' + String(vm.gdbPort));
+      r.stdout = result.output;
       expect(r.stdout).toMatch(/start_kernel \(\) at .*init\/main\.c/);
       expect(r.stdout).toMatch(/Linux version 6\.1\.\d+/);
       expect(r.stdout).toMatch(/swapper/);

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LabError } from '../../common/errors';
-import { analyzeVmcore, renderHtml, renderMarkdown } from '../../lab/analyze/crash/analyzer';
+import { analyzeVmcore, findVmlinux, renderHtml, renderMarkdown } from '../../lab/analyze/crash/analyzer';
 import type { LabBackend } from '../../lab/lab-backend';
 import { writeFileAtomic } from '../../lab/workspace';
 import type { Command } from '../command';
@@ -15,8 +15,9 @@ export async function resolveVmcore(
   vmlinux: string | undefined,
 ): Promise<{ vmcore: string; vmlinux: string }> {
   if (await stat(target).catch(() => null)) {
-    if (!vmlinux) throw new LabError('BAD_REQUEST', `${target} is not in the library: give --vmlinux.`);
-    return { vmcore: resolve(target), vmlinux: resolve(vmlinux) };
+    // A path inside the library has its meta.json beside it; elsewhere --vmlinux is needed.
+    const vmcore = resolve(target);
+    return { vmcore, vmlinux: vmlinux ? resolve(vmlinux) : await findVmlinux(vmcore, backend.workspace) };
   }
   const entry = await backend.vmcores.get(target);
   const recorded =
@@ -28,8 +29,8 @@ export const analyzeCommand: Command = {
   summary: 'Run crash on a vmcore and print a structured report (json, md or html)',
   usage: `kdlab analyze <vmcore|library-id> [--vmlinux FILE] [--format json|md|html] [-o FILE]
 
-  Checks that vmlinux and vmcore belong together first, then runs crash -s (sys, bt -l, log -m, ps,
-  mod). The report is stored beside the vmcore in the library and reused.`,
+  Checks that vmlinux and vmcore belong together first, then runs crash -s (sys, bt -l, bt -a, log -m,
+  ps, mod, mod -t, then dis -l of the faulting code). The report is stored beside the vmcore in the library and reused.`,
   options: {
     vmlinux: { type: 'string' },
     format: { type: 'string' },

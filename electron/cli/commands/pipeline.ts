@@ -9,6 +9,7 @@ import type { LabBackend } from '../../lab/lab-backend';
 import type { KernelArtifacts } from '../../lab/kernel/kernel-builder';
 import { ModuleBuilder } from '../../lab/kernel/module-builder';
 import { loadPipeline } from '../../lab/pipeline/pipeline-file';
+import { runCommand } from '../../lab/process';
 import { runRecipe } from './recipes';
 import { runPipeline } from '../../lab/pipeline/run-pipeline';
 import type { Command, OptionValues } from '../command';
@@ -314,7 +315,7 @@ export const pipelineCommands: Record<string, Command> = {
   },
   gdb: {
     summary: "gdb on a guest's stub, with the kernel's lx- scripts loaded",
-    usage: `kdlab gdb [--kernel KEY | --vmlinux FILE] [--port N] [--host H] [--batch CMD]… [--print-argv]
+    usage: `kdlab gdb [--kernel KEY | --vmlinux FILE] [--port N] [--host H] [--batch CMD]… [--print-argv] [--json]
 
   Runs gdb vmlinux with add-auto-load-safe-path for the build's vmlinux-gdb.py and target remote :PORT.
   --batch CMD    run CMD (repeatable) non-interactively and exit
@@ -326,6 +327,7 @@ export const pipelineCommands: Record<string, Command> = {
       host: { type: 'string' },
       batch: { type: 'string', multiple: true },
       'print-argv': { type: 'boolean' },
+      json,
     },
     run: (values, ctx) =>
       withBackend(ctx, 'web', async (backend) => {
@@ -342,6 +344,16 @@ export const pipelineCommands: Record<string, Command> = {
           },
           batch.length ? { batch } : {},
         );
+        if (values.json) {
+          // Scripts: run the batch commands and print what gdb said as data.
+          if (batch.length === 0)
+            throw new LabError('BAD_REQUEST', 'kdlab gdb --json needs --batch commands.');
+          const r = await runCommand(argv, { timeoutMs: 300_000, installHint: 'apt-get install -y gdb' });
+          ctx.stdout.write(
+            `${JSON.stringify({ argv, exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` }, null, 2)}\n`,
+          );
+          return r.exitCode === 0 ? 0 : 1;
+        }
         if (values['print-argv']) {
           ctx.stdout.write(`${JSON.stringify(argv)}\n`);
           return 0;

@@ -82,6 +82,7 @@ export const en = {
   'glance.capture': 'Crash it and capture (kdump)',
   'glance.decode': 'Decode a log',
   'glance.recipes': 'Guided labs',
+  'glance.panics': 'Guests that panicked',
   'glance.recent': 'Latest vmcores',
   'glance.open': 'Open',
   'kernels.title': 'Kernels',

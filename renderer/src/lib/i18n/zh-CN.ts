@@ -83,6 +83,7 @@ export const zhCN: Catalog = {
   'glance.capture': '触发崩溃并抓取（kdump）',
   'glance.decode': '解码日志',
   'glance.recipes': '引导实验',
+  'glance.panics': '发生 panic 的客户机',
   'glance.recent': '最近的 vmcore',
   'glance.open': '打开',
   'kernels.title': '内核',
