@@ -1,6 +1,7 @@
 // kdlab analyze on vmcores captured here: the structured report, and clear refusals for a vmlinux of
 // another kernel, a vmlinux without debug info, and corrupt or truncated dumps.
-import { copyFile, open, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeVmcore, checkPair, crashConsoleArgv } from '../../electron/lab/analyze/crash/analyzer';
@@ -46,9 +47,18 @@ describe('kdlab analyze', () => {
         .map((l) => l.text)
         .join('\n'),
     ).toContain('sysrq triggered crash');
-    // Stored beside the vmcore and reused.
-    const again = await analyze(entry.vmcore, kernel.vmlinux);
+    expect(frame.line).toBeGreaterThan(0);
+    expect(report.cpus.map((b) => b.pid)).toContain(report.backtrace.pid);
+    // dis -l of panic()'s caller up to the call, with source lines.
+    expect(report.disassembly).toMatch(/sysrq\.c: \d+/);
+    expect(report.warnings).toEqual([]);
+    // Stored beside the vmcore and reused; the vmlinux found from the library's meta.json.
+    expect(existsSync(join(entry.dir, 'report.json'))).toBe(true);
+    const again = await jobs.withProgress({ title: 'analyze', kind: 'analyze' }, (p, s) =>
+      analyzeVmcore({ vmcore: entry.vmcore }, p, s),
+    );
     expect(again.createdAt).toBe(report.createdAt);
+    expect(again.vmlinux).toBe(entry.meta.vmlinux);
   }, 300_000);
 
   it('refuses a vmlinux of another kernel at once, naming both build ids', async () => {
@@ -73,6 +83,25 @@ describe('kdlab analyze', () => {
     });
   }, 120_000);
 
+  it('refuses a vmlinux of another release at once, without running crash', async () => {
+    const dir = await makeTempDir();
+    // A tiny ELF object carrying another kernel's banner, as a wrong vmlinux would.
+    await writeFile(
+      join(dir, 'banner.c'),
+      'const char linux_banner[] = "Linux version 9.9.9-other (x@y) (gcc 12) #1 SMP";\n',
+    );
+    const compiled = await runCommand(['gcc', '-c', '-o', join(dir, 'vmlinux'), join(dir, 'banner.c')]);
+    expect(compiled.exitCode).toBe(0);
+    await expect(checkPair(join(dir, 'vmlinux'), entry.vmcore)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(
+        new RegExp(
+          `do not belong together: the vmcore was written by ${entry.meta.kernelRelease.replace(/\./g, '\\.')} .*is 9\\.9\\.9-other`,
+        ),
+      ),
+    });
+  }, 60_000);
+
   it('refuses a vmlinux without debug info, and dumps that are truncated or not dumps', async () => {
     const dir = await makeTempDir();
     const stripped = join(dir, 'vmlinux.stripped');
@@ -90,14 +119,25 @@ describe('kdlab analyze', () => {
     await expect(checkPair(kernel.vmlinux, tiny)).rejects.toMatchObject({
       message: expect.stringContaining('truncated'),
     });
+    // Cut inside the page descriptors, and inside the page data: found from the header, before crash.
+    const whole = await readFile(entry.vmcore);
     const cut = join(dir, 'vmcore.cut');
-    const src = await open(entry.vmcore, 'r');
-    const head = Buffer.alloc(256 * 1024);
-    await src.read(head, 0, head.length, 0);
-    await src.close();
-    await writeFile(cut, head);
-    await expect(analyze(cut, kernel.vmlinux)).rejects.toMatchObject({
-      message: expect.stringMatching(/crash (could not read|did not start)/),
+    await writeFile(cut, whole.subarray(0, 256 * 1024));
+    await expect(checkPair(kernel.vmlinux, cut)).rejects.toMatchObject({
+      message: expect.stringMatching(/vmcore\.cut is truncated: it is 262144 bytes but its header says/),
+    });
+    const cutData = join(dir, 'vmcore.cutdata');
+    await writeFile(cutData, whole.subarray(0, whole.length - 4096));
+    await expect(analyze(cutData, kernel.vmlinux)).rejects.toMatchObject({
+      message: expect.stringContaining('its pages reach byte'),
+    });
+    // A header overwritten with garbage after the signature.
+    const smashed = join(dir, 'vmcore.smashed');
+    const copy = Buffer.from(whole);
+    copy.fill(0xff, 8, 464);
+    await writeFile(smashed, copy);
+    await expect(checkPair(kernel.vmlinux, smashed)).rejects.toMatchObject({
+      message: expect.stringContaining('corrupt kdump header'),
     });
   }, 300_000);
 

@@ -50,7 +50,7 @@ const popcount = (b: number) => {
 /**
  * makedumpfile's kdump-compressed layout (also QEMU's kdump-zlib): header block, sub-header with
  * the VMCOREINFO offset, two bitmaps, then one 24-byte page descriptor per dumped page. The last
- * descriptor says where the data must end, so a cut file is found without crash.
+ * descriptors say where the data must end, so a cut file is found without crash.
  */
 async function readKdumpHeader(handle: FileHandle, vmcore: string, size: number) {
   const head = await readAt(handle, 0, 464);
@@ -84,11 +84,12 @@ async function readKdumpHeader(handle: FileHandle, vmcore: string, size: number)
   for (const byte of second) pages += popcount(byte);
   const descEnd = bitmapEnd + pages * 24;
   if (descEnd > size) throw truncated(vmcore, size, descEnd, `the descriptors of its ${pages} pages`);
-  if (pages > 0) {
-    const last = await readAt(handle, descEnd - 24, 24);
-    const dataEnd = Number(last.readBigUInt64LE(0)) + last.readUInt32LE(8);
-    if (dataEnd > size) throw truncated(vmcore, size, dataEnd, 'its pages');
-  }
+  // Descriptors are in pfn order but data is not (makedumpfile writes in cycles): take the furthest.
+  const descs = await readAt(handle, bitmapEnd, pages * 24);
+  let dataEnd = 0;
+  for (let at = 0; at + 24 <= descs.length; at += 24)
+    dataEnd = Math.max(dataEnd, Number(descs.readBigUInt64LE(at)) + descs.readUInt32LE(at + 8));
+  if (dataEnd > size) throw truncated(vmcore, size, dataEnd, 'its pages');
   return { vmcoreinfo, headerRelease };
 }
 
