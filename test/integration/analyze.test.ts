@@ -156,7 +156,9 @@ describe('kdlab analyze', () => {
     await waitFor(() => out.includes('crash>'), 120_000);
     term.write('sys\r');
     await waitFor(() => /PANIC: "Kernel panic - not syncing: sysrq triggered crash"/.test(out), 30_000);
+    let exited = false;
+    term.onExit(() => (exited = true));
     term.write('quit\r');
-    term.kill();
+    await waitFor(() => exited, 30_000).finally(() => exited || term.kill('SIGKILL'));
   }, 180_000);
 });

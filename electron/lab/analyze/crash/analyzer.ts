@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { LabError } from '../../../common/errors';
 import type { Progress } from '../../jobs';
 import { readBuildId } from '../../kernel/kernel-builder';
-import { findExecutable, runCommand } from '../../process';
+import { findExecutable, runCommand, spawnTree, terminateTree } from '../../process';
 import type { Workspace } from '../../workspace';
 import { writeJsonAtomic } from '../../workspace';
 import {
@@ -273,33 +273,84 @@ export async function crashConsoleArgv(
   return { argv: ['crash', vmlinux, vmcore], cwd: dirname(vmcore) };
 }
 
+/**
+ * One `crash -s` process fed on stdin. Each command is preceded by an `!echo` marker (crash flushes
+ * its output before a shell escape, so the markers split it reliably). `followUp` sees the first
+ * batch's outputs and may add commands to the same process (`dis -l` of the frames `bt` found),
+ * which saves a second ~2 s crash start.
+ */
 export async function runCrashCommands(
   vmlinux: string,
   vmcore: string,
   list: readonly string[],
   signal?: AbortSignal,
+  followUp?: (outputs: string[]) => string[],
 ): Promise<{ outputs: string[]; version: string | null; all: string }> {
-  const input = `${list.map((c, i) => `!echo ${separator}-${i}\n${c}`).join('\n')}\n!echo ${separator}-end\nquit\n`;
-  const r = await runCommand(['crash', '-s', vmlinux, vmcore], {
-    input,
-    timeoutMs: 300_000,
-    ...(signal ? { signal } : {}),
-    installHint: 'apt-get install -y crash',
+  if (!findExecutable('crash'))
+    throw new LabError('TOOL_MISSING', 'crash is not installed.', 'apt-get install -y crash');
+  if (signal?.aborted) throw new LabError('CANCELLED', 'crash was cancelled.');
+  const batch = (cmds: readonly string[], from: number, end: string) =>
+    `${cmds.map((c, i) => `!echo ${separator}-${from + i}\n${c}`).join('\n')}\n!echo ${separator}-${end}\n`;
+  const split = (text: string, count: number, end: string) =>
+    Array.from({ length: count }, (_c, i) => {
+      const start = text.indexOf(`${separator}-${i}\n`);
+      if (start < 0) return '';
+      const next = text.indexOf(`${separator}-${i + 1 < count ? i + 1 : end}`, start);
+      return text.slice(start + `${separator}-${i}\n`.length, next < 0 ? undefined : next).trimEnd();
+    });
+  const child = spawnTree(['crash', '-s', vmlinux, vmcore], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let extra: string[] = [];
+  const ended = new Promise<{ reason: 'exit' | 'timeout' | 'abort' }>((resolve) => {
+    const timer = setTimeout(() => resolve({ reason: 'timeout' }), 300_000);
+    const onAbort = () => resolve({ reason: 'abort' });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('close', () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ reason: 'exit' });
+    });
+    child.on('error', () => resolve({ reason: 'exit' }));
   });
-  const all = `${r.stdout}${r.stderr}`;
-  if (!r.stdout.includes(`${separator}-0`)) {
+  child.stdin?.on('error', () => undefined); // crash may exit before reading everything
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout?.on('data', (c: Buffer) => {
+    const before = stdout.includes(`${separator}-first`);
+    stdout += c.toString();
+    if (!before && stdout.includes(`${separator}-first\n`)) {
+      extra = followUp ? followUp(split(stdout, list.length, 'first')) : [];
+      child.stdin?.end(`${extra.length ? batch(extra, list.length, 'end') : ''}quit\n`);
+    }
+  });
+  child.stdin?.write(batch(list, 0, 'first'));
+  const { reason } = await ended;
+  if (reason !== 'exit') {
+    terminateTree(child);
+    if (reason === 'abort') throw new LabError('CANCELLED', 'crash was cancelled.');
+    throw new LabError('TIMEOUT', `crash did not finish on ${vmcore} within 300 s.`);
+  }
+  const all = `${stdout}${stderr}`;
+  if (!stdout.includes(`${separator}-0`)) {
     throw (
       explainCrashFailure(all, vmcore) ??
       new LabError('IO', `crash did not start on ${vmcore}:\n${all.trim().split('\n').slice(-6).join('\n')}`)
     );
   }
-  const outputs = list.map((_c, i) => {
-    const start = r.stdout.indexOf(`${separator}-${i}\n`);
-    const end = r.stdout.indexOf(`${separator}-${i + 1 < list.length ? i + 1 : 'end'}`, start);
-    return start < 0
-      ? ''
-      : r.stdout.slice(start + `${separator}-${i}\n`.length, end < 0 ? undefined : end).trimEnd();
-  });
+  const outputs = split(stdout, list.length, 'first');
+  if (extra.length) {
+    const rest = stdout.slice(stdout.indexOf(`${separator}-first\n`));
+    outputs.push(
+      ...extra.map((_c, k) => {
+        const i = list.length + k;
+        const start = rest.indexOf(`${separator}-${i}\n`);
+        const next = rest.indexOf(`${separator}-${k + 1 < extra.length ? i + 1 : 'end'}`, start);
+        return start < 0
+          ? ''
+          : rest.slice(start + `${separator}-${i}\n`.length, next < 0 ? undefined : next).trimEnd();
+      }),
+    );
+  }
   const version = await runCommand(['crash', '--version'], { timeoutMs: 10_000 }).then(
     (v) => /crash (\d+\.\d+\.\d+)/.exec(v.stdout)?.[1] ?? null,
     () => null,
@@ -355,8 +406,19 @@ export async function analyzeVmcore(
   progress.report({ fraction: 0.1, message: 'Checking that vmlinux and vmcore belong together' });
   await checkPair(vmlinux, vmcore);
   progress.report({ fraction: 0.3, message: `crash -s: ${crashCommands.join(', ')}` });
-  const { outputs, version, all } = await runCrashCommands(vmlinux, vmcore, crashCommands, signal);
-  const [sys, bt, btAll, log, ps, mod, modTaint] = outputs as [
+  let dis: string | null = null;
+  const { outputs, version, all } = await runCrashCommands(
+    vmlinux,
+    vmcore,
+    crashCommands,
+    signal,
+    (first) => {
+      dis = disassemblyCommand(parseBacktrace(first[1] ?? ''));
+      if (dis) progress.report({ fraction: 0.8, message: `Disassembling the faulting code (${dis})` });
+      return dis ? [dis] : [];
+    },
+  );
+  const [sys, bt, btAll, log, ps, mod, modTaint, disText] = outputs as [
     string,
     string,
     string,
@@ -364,16 +426,11 @@ export async function analyzeVmcore(
     string,
     string,
     string,
+    string | undefined,
   ];
   const backtrace = parseBacktrace(bt);
-  let disassembly: string | null = null;
-  const dis = disassemblyCommand(backtrace);
-  if (dis) {
-    progress.report({ fraction: 0.8, message: `Disassembling the faulting code (${dis})` });
-    const text = (await runCrashCommands(vmlinux, vmcore, [dis], signal)).outputs[0] ?? '';
-    // The tail is what matters (the instructions up to the fault or the call); keep reports small.
-    disassembly = text.split('\n').slice(-60).join('\n') || null;
-  }
+  // The tail is what matters (the instructions up to the fault or the call); keep reports small.
+  const disassembly = disText ? disText.split('\n').slice(-60).join('\n') : null;
   const report: CrashReport = {
     vmcore,
     vmlinux,
@@ -394,7 +451,7 @@ export async function analyzeVmcore(
     processes: parsePs(ps),
     modules: parseModules(mod, modTaint),
     disassembly,
-    raw: Object.fromEntries(crashCommands.map((c, i) => [c, outputs[i] ?? ''])),
+    raw: Object.fromEntries([...crashCommands, ...(dis ? [dis] : [])].map((c, i) => [c, outputs[i] ?? ''])),
     warnings: crashWarnings(all),
   };
   await writeJsonAtomic(reportFile, { ...report, inputs: inputsKey });
