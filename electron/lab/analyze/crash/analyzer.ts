@@ -273,6 +273,16 @@ export async function crashConsoleArgv(
   return { argv: ['crash', vmlinux, vmcore], cwd: dirname(vmcore) };
 }
 
+let versionOnce: Promise<string | null> | null = null;
+/** crash's version, asked once per process (`crash --version` costs a few hundred ms). */
+function crashVersion(): Promise<string | null> {
+  versionOnce ??= runCommand(['crash', '--version'], { timeoutMs: 10_000 }).then(
+    (v) => /crash (\d+\.\d+\.\d+)/.exec(v.stdout)?.[1] ?? null,
+    () => null,
+  );
+  return versionOnce;
+}
+
 /**
  * One `crash -s` process fed on stdin. Each command is preceded by an `!echo` marker (crash flushes
  * its output before a shell escape, so the markers split it reliably). `followUp` sees the first
@@ -351,10 +361,7 @@ export async function runCrashCommands(
       }),
     );
   }
-  const version = await runCommand(['crash', '--version'], { timeoutMs: 10_000 }).then(
-    (v) => /crash (\d+\.\d+\.\d+)/.exec(v.stdout)?.[1] ?? null,
-    () => null,
-  );
+  const version = await crashVersion();
   return { outputs, version, all };
 }
 
