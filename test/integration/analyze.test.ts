@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeVmcore, checkPair, crashConsoleArgv } from '../../electron/lab/analyze/crash/analyzer';
 import type { JobManager } from '../../electron/lab/jobs';
@@ -10,17 +11,20 @@ import { KdumpCapture } from '../../electron/lab/kdump/kdump-capture';
 import type { VmcoreEntry } from '../../electron/lab/kdump/vmcore-library';
 import type { KernelArtifacts } from '../../electron/lab/kernel/kernel-builder';
 import { runCommand } from '../../electron/lab/process';
+import { main } from '../../electron/cli/main';
 import { PtyTerminalSource } from '../../electron/lab/terminals/pty-source';
 import { labKernel } from '../helpers/lab-kernel';
 import { makeTempDir, waitFor } from '../helpers/temp';
 
 let kernel: KernelArtifacts;
+let workspaceRoot: string;
 let jobs: JobManager;
 let entry: VmcoreEntry;
 
 beforeAll(async () => {
   const lab = await labKernel();
   ({ kernel, jobs } = lab);
+  workspaceRoot = lab.workspace.root;
   entry = await jobs.withProgress({ title: 'capture', kind: 'capture' }, (p, s) =>
     new KdumpCapture(lab.workspace).capture({ kernel, trigger: { kind: 'sysrq' } }, p, s),
   );
@@ -139,6 +143,24 @@ describe('kdlab analyze', () => {
     await expect(checkPair(kernel.vmlinux, smashed)).rejects.toMatchObject({
       message: expect.stringContaining('corrupt kdump header'),
     });
+  }, 300_000);
+
+  it('kdlab analyze <library-id> --format html -o FILE: the vmlinux from the library, a self-contained page', async () => {
+    const dir = await makeTempDir();
+    const out = join(dir, 'report.html');
+    const sink = new PassThrough();
+    sink.resume();
+    const code = await main(['analyze', entry.meta.id, '--format', 'html', '-o', out], {
+      appRoot: process.cwd(),
+      env: { ...process.env, KDLAB_HOME: workspaceRoot },
+      stdout: sink as unknown as NodeJS.WriteStream,
+      stderr: sink as unknown as NodeJS.WriteStream,
+    });
+    expect(code).toBe(0);
+    const html = await readFile(out, 'utf8');
+    expect(html).toContain('Kernel panic - not syncing: sysrq triggered crash');
+    expect(html).toContain('__handle_sysrq');
+    expect(html).not.toMatch(/<script|<link|src=|href=/);
   }, 300_000);
 
   it('opens an interactive crash console under a pseudo-terminal', async () => {
