@@ -79,6 +79,9 @@ describe('crash output parsers', () => {
     expect(bt.frames.length).toBeGreaterThan(10);
     expect(bt.frames[0]).toMatchObject({ index: 0, function: 'machine_kexec', address: 'ffffffff922662c4' });
     expect(bt.frames[11]).toMatchObject({ function: 'kmem_cache_alloc_trace', sp: 'ffff90f9767a7b98' });
+    // Every one of the 16 frames, and the user-mode registers printed after them.
+    expect(bt.frames.map((f) => f.index)).toEqual([...Array(16).keys()]);
+    expect(bt.userRegisters).toMatchObject({ R15: '000000000000052a', RAX: '000000000000004e' });
   });
 
   it('log -m: timestamps, levels, the panic excerpt marked', () => {

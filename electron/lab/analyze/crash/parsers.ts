@@ -103,7 +103,8 @@ export function parseBacktrace(text: string): CrashBacktrace {
   let last: CrashFrame | null = null;
   let exception: CrashException | null = null;
   let afterFrames = false;
-  for (const line of body.split('\n')) {
+  for (const full of body.split('\n')) {
+    let line = full;
     const frame = /^\s*#(\d+)\s+\[([0-9a-f]+)\]\s+(\S+)\s+at\s+([0-9a-f]+)(?:\s+\[(\S+)\])?/.exec(line);
     if (frame) {
       if (exception && last) last.exception = exception;
@@ -120,7 +121,9 @@ export function parseBacktrace(text: string): CrashBacktrace {
       };
       bt.frames.push(last);
       afterFrames = false;
-      continue;
+      // In a flattened paste the registers after the last frame share its line.
+      line = full.slice(frame.index + frame[0].length);
+      if (!line.trim()) continue;
     }
     const source = /^\s+(\/\S+|\S+\.[chS]):\s*(\d+)\s*$/.exec(line);
     if (source && last && last.file === null) {
@@ -130,7 +133,9 @@ export function parseBacktrace(text: string): CrashBacktrace {
     }
     const exc = /\[exception RIP:\s*([^\]]+)\]/.exec(line);
     if (exc) exception = parseExceptionRip(exc[1]!.trim());
-    const regs = [...line.matchAll(/\b([A-Z][A-Z0-9_]{1,7}):\s+([0-9a-f]{4,16})\b/g)];
+    const regs = [...line.matchAll(/\b([A-Z][A-Z0-9_]{1,7}):\s+([0-9a-f]{4,16})\b/g)].filter(
+      (r) => !['PID', 'TASK', 'CPU'].includes(r[1]!),
+    );
     if (regs.length) {
       const target = exception ? exception.registers : bt.userRegisters;
       for (const r of regs) target[r[1]!] = r[2]!;
