@@ -143,7 +143,7 @@ const commands: Record<string, Command> = {
   },
   'kernel build': {
     summary: 'Build a debug-ready kernel (config verified option by option, cached)',
-    usage: `kdlab kernel build [--source PATH] [--base tinyconfig|defconfig|FILE] [--fragment NAME]… [--set NAME=VALUE]… [--optional NAME]… [--jobs N] [--no-lab-patches] [--json]
+    usage: `kdlab kernel build [--source PATH|URL [--sha256 HASH]] [--base tinyconfig|defconfig|FILE] [--fragment NAME]… [--set NAME=VALUE]… [--optional NAME]… [--jobs N] [--no-lab-patches] [--json]
 
   --source PATH     kernel tree, tarball or https:// tarball URL (default: the newest linux-source under /usr/src)
   --sha256 HASH     the tarball's sha256, required with a URL

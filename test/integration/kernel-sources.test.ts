@@ -69,6 +69,10 @@ beforeAll(async () => {
   tarballSha = await sha256File(join(dir, 'linux-9.9.1.tar.xz'));
   server = createServer({ key: await readFile(join(dir, 'key.pem')), cert }, (req, res) => {
     requests += 1;
+    if (req.url?.includes('missing')) {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, { 'content-length': String(tarball.length) });
     if (req.url?.includes('slow')) {
       // Half now, the rest much later: long enough to cancel in between.
@@ -92,14 +96,18 @@ describe('kernel tarball URLs', () => {
   it('downloads, verifies the sha256, unpacks once, and does not download again', async () => {
     const { sources, downloads } = await fresh();
     const before = requests;
+    const seen: [number, number | null][] = [];
     const first = await prepareSource(`${base}/pub/linux-9.9.1.tar.xz`, sources, {
       sha256: tarballSha,
       downloads,
       fetch: testFetch,
+      onProgress: (received, total) => seen.push([received, total]),
     });
     expect(await readFile(join(first.tree, 'Makefile'), 'utf8')).toContain('PATCHLEVEL = 9');
+    expect(seen.at(-1)).toEqual([tarball.length, tarball.length]);
+    // kernel.org's sums are lowercase, but a hash pasted in capitals is the same hash.
     const second = await prepareSource(`${base}/pub/linux-9.9.1.tar.xz`, sources, {
-      sha256: tarballSha,
+      sha256: tarballSha.toUpperCase(),
       downloads,
       fetch: testFetch,
     });
@@ -127,16 +135,50 @@ describe('kernel tarball URLs', () => {
   it('leaves nothing behind when the download is cancelled', async () => {
     const { sources, downloads } = await fresh();
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 500);
+    let received = 0;
     await expect(
       prepareSource(`${base}/slow/linux-9.9.1.tar.xz`, sources, {
         sha256: tarballSha,
         downloads,
         fetch: testFetch,
         signal: controller.signal,
+        // The server sends half, then waits: cancel once the first bytes are on disk.
+        onProgress: (n) => {
+          received = n;
+          controller.abort();
+        },
       }),
-    ).rejects.toThrow();
-    expect(await readdir(downloads.dir).catch(() => [])).toEqual([]);
+    ).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(tarball.length);
+    expect(await readdir(downloads.dir)).toEqual([]);
+    expect(await readdir(sources.dir).catch(() => [])).toEqual([]);
+  });
+
+  it('reports a failed download (HTTP error, no server) and keeps nothing', async () => {
+    const { sources, downloads } = await fresh();
+    await expect(
+      prepareSource(`${base}/missing/linux-9.9.1.tar.xz`, sources, {
+        sha256: tarballSha,
+        downloads,
+        fetch: testFetch,
+      }),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('HTTP 404') });
+    // The real fetch (no test hook) against a port nobody listens on.
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as { port: number }).port;
+    closed.close();
+    await once(closed, 'close');
+    await expect(
+      prepareSource(`https://127.0.0.1:${port}/linux-9.9.1.tar.xz`, sources, {
+        sha256: tarballSha,
+        downloads,
+      }),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('ECONNREFUSED') });
+    expect(await readdir(downloads.dir)).toEqual([]);
+    expect(await readdir(sources.dir).catch(() => [])).toEqual([]);
   });
 
   it('refuses http:// and URLs without a sha256', async () => {

@@ -115,6 +115,11 @@ async function findFiles(dir: string, suffix: string): Promise<string[]> {
   return found.sort();
 }
 
+/** The kept O= build dir of a kernel (`base` as in its manifest); module builds need its source link. */
+export function kernelBuildDir(workspace: Workspace, sourceHash: string, base: string): string {
+  return join(workspace.root, 'build', `kernel-${sourceHash.slice(0, 12)}-${base}`);
+}
+
 export class KernelBuilder {
   constructor(
     private readonly workspace: Workspace,
@@ -122,7 +127,7 @@ export class KernelBuilder {
   ) {}
 
   buildDirFor(sourceHash: string, base: ConfigBase): string {
-    return join(this.workspace.root, 'build', `kernel-${sourceHash.slice(0, 12)}-${baseName(base)}`);
+    return kernelBuildDir(this.workspace, sourceHash, baseName(base));
   }
 
   async build(spec: KernelBuildSpec, progress: Progress, signal: AbortSignal): Promise<KernelArtifacts> {
@@ -147,9 +152,19 @@ export class KernelBuilder {
     };
 
     progress.report({ fraction: 0.01, message: 'Preparing the kernel sources' });
+    let reportedMiB = -1;
     const source = await prepareSource(spec.source, this.workspace.cache('sources'), {
       signal,
       log,
+      onProgress: (received, total) => {
+        const mib = Math.floor(received / 1048576);
+        if (mib === reportedMiB) return;
+        reportedMiB = mib;
+        progress.report({
+          fraction: 0.01,
+          message: `Downloading the kernel tarball: ${mib}${total ? ` of ${Math.round(total / 1048576)}` : ''} MiB`,
+        });
+      },
       patches: spec.labPatches === false ? [] : labPatches,
       ...(spec.sha256 ? { sha256: spec.sha256 } : {}),
       downloads: this.workspace.cache('downloads'),

@@ -58,15 +58,24 @@ export interface PreparedSource {
 
 export type FetchLike = (url: string, init: { signal?: AbortSignal }) => Promise<Response>;
 
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  log?: (text: string) => void;
+  /** Bytes received so far and the Content-Length (null when the server does not send one). */
+  onProgress?: (received: number, total: number | null) => void;
+  /** Only tests pass one (to trust their self-signed certificate); otherwise the global fetch. */
+  fetch?: FetchLike;
+}
+
 /**
  * A kernel.org tarball URL: downloaded once (streamed to a temp file, progress in the log), kept only
  * when its sha256 is the one given, cached by that hash so a second call does not download.
  */
 export async function downloadTarball(
   url: string,
-  sha256: string | undefined,
+  wantedSha256: string | undefined,
   downloads: CacheStore,
-  options: { signal?: AbortSignal; log?: (text: string) => void; fetch?: FetchLike } = {},
+  options: DownloadOptions = {},
 ): Promise<string> {
   let parsed: URL;
   try {
@@ -80,6 +89,7 @@ export async function downloadTarball(
       `${url}: only https:// downloads are allowed.`,
       'Use the https://cdn.kernel.org/… URL.',
     );
+  const sha256 = wantedSha256?.toLowerCase();
   if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256))
     throw new LabError(
       'BAD_REQUEST',
@@ -92,7 +102,8 @@ export async function downloadTarball(
   const key = sha256.slice(0, 32);
   if (await downloads.lookup(key)) return join(downloads.entryDir(key), name);
   options.log?.(`Downloading ${url}…\n`);
-  await downloads.commit(key, { url, sha256 }, async (staging) => {
+  // The staging folder of the cache entry is the temp file's home: any failure removes it.
+  const fetched = downloads.commit(key, { url, sha256 }, async (staging) => {
     const response = await (options.fetch ?? ((u, init) => fetch(u, init)))(
       url,
       options.signal ? { signal: options.signal } : {},
@@ -113,6 +124,7 @@ export async function downloadTarball(
         hash.update(chunk);
         received += chunk.length;
         if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+        options.onProgress?.(received, total);
         if (received - lastLog > 8 * 1024 * 1024) {
           lastLog = received;
           options.log?.(
@@ -132,6 +144,20 @@ export async function downloadTarball(
       );
     return [name];
   });
+  try {
+    await fetched;
+  } catch (error) {
+    if (options.signal?.aborted)
+      throw new LabError('CANCELLED', `Downloading ${url} was cancelled; nothing was kept.`);
+    if (error instanceof LabError) throw error;
+    // fetch's own errors say only "fetch failed"; the reason is in `cause`.
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+    throw new LabError(
+      'UNAVAILABLE',
+      `Downloading ${url} failed: ${error instanceof Error ? error.message : String(error)}${cause ? ` (${cause})` : ''}. Nothing was kept.`,
+      'Check the URL and the network; or download the tarball yourself and pass its path to --source.',
+    );
+  }
   return join(downloads.entryDir(key), name);
 }
 
@@ -139,13 +165,10 @@ export async function downloadTarball(
 export async function prepareSource(
   path: string,
   cache: CacheStore,
-  options: {
-    signal?: AbortSignal;
-    log?: (text: string) => void;
+  options: DownloadOptions & {
     patches?: LabPatch[];
     sha256?: string;
     downloads?: CacheStore;
-    fetch?: FetchLike;
   } = {},
 ): Promise<PreparedSource> {
   if (/^[a-z]+:\/\//i.test(path)) {
