@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilerErrors, parseVermagic } from '../../electron/lab/kernel/module-builder';
+import { compilerErrors, parseVermagic, vermagicProblem } from '../../electron/lab/kernel/module-builder';
 
 describe('module builder helpers', () => {
   it('reads vermagic from a .modinfo section', () => {
@@ -19,5 +19,20 @@ describe('module builder helpers', () => {
     expect(compilerErrors(out)).toEqual([
       "/w/bad.c:7:9: error: 'undefined_thing' undeclared (first use in this function)",
     ]);
+  });
+
+  it.each([
+    ['6.1.192 SMP mod_unload ', '6.1.192', null],
+    ['6.1.192 SMP mod_unload', '6.1.192', null],
+    // A release that only starts with the kernel's is another release.
+    [
+      '6.1.192-dirty SMP mod_unload',
+      '6.1.192',
+      'it was built for "6.1.192-dirty SMP mod_unload", not for 6.1.192',
+    ],
+    ['6.1.19 SMP', '6.1.192', 'it was built for "6.1.19 SMP", not for 6.1.192'],
+    [null, '6.1.192', 'it has no vermagic (not a kbuild module?)'],
+  ])('vermagic %j against release %s', (vermagic, release, problem) => {
+    expect(vermagicProblem(vermagic, release)).toBe(problem);
   });
 });

@@ -25,7 +25,9 @@ function renderTrigger(trigger: CrashTrigger): string {
     case 'init-exit':
       return `echo "kdlab: init exits with status ${trigger.code}"\nexit ${trigger.code}\n`;
     case 'module':
-      return `echo "kdlab: loading ${trigger.file}"\ninsmod /lib/modules/${trigger.file}\nexec /bin/sh\n`;
+      // An Oops in insmod only kills insmod unless panic_on_oops is set; the lab's kdump fragment
+      // sets CONFIG_PANIC_ON_OOPS, other kernels (Debian's) do not — without a panic, no kdump.
+      return `echo 1 > /proc/sys/kernel/panic_on_oops\necho "kdlab: loading ${trigger.file}"\ninsmod /lib/modules/${trigger.file}\nexec /bin/sh\n`;
     case 'none':
       return 'exec /bin/sh\n';
   }

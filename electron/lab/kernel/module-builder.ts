@@ -9,6 +9,7 @@ import type { Progress } from '../jobs';
 import { runCommand } from '../process';
 import type { Workspace } from '../workspace';
 import { cacheKey, sha256File } from '../workspace';
+import { kernelBuildDir } from './kernel-builder';
 import type { KernelArtifacts } from './kernel-builder';
 
 export interface BuiltModule {
@@ -24,14 +25,29 @@ export function parseVermagic(modinfo: Buffer | string): string | null {
   return /(?:^|\0)vermagic=([^\0]*)/.exec(text)?.[1]?.trim() ?? null;
 }
 
+/** Why a module with this vermagic would be refused by a `release` kernel, or null when it fits. */
+export function vermagicProblem(vermagic: string | null, release: string): string | null {
+  if (vermagic === null) return 'it has no vermagic (not a kbuild module?)';
+  // vermagic is "<release> SMP preempt mod_unload …": the release is the first word.
+  const built = vermagic.split(' ')[0];
+  return built === release ? null : `it was built for "${vermagic}", not for ${release}`;
+}
+
 /** The compiler's error lines (file:line:col: error: …) from a failed kbuild run. */
 export function compilerErrors(output: string): string[] {
   return output.split('\n').filter((l) => /:\d+:\d+: (fatal )?error: /.test(l));
 }
 
 async function listSources(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => null);
-  if (!names) throw new LabError('NOT_FOUND', `Module source folder ${dir} does not exist.`);
+  const info = await stat(dir).catch(() => null);
+  if (!info)
+    throw new LabError('NOT_FOUND', `Module source folder ${dir} does not exist.`, 'Check the path.');
+  if (!info.isDirectory())
+    throw new LabError(
+      'BAD_REQUEST',
+      `${dir} is a file; a module source is a folder with the .c files and a Kbuild or Makefile.`,
+    );
+  const names = await readdir(dir);
   if (!names.includes('Kbuild') && !names.includes('Makefile'))
     throw new LabError(
       'BAD_REQUEST',
@@ -44,21 +60,22 @@ async function listSources(dir: string): Promise<string[]> {
 export class ModuleBuilder {
   constructor(private readonly workspace: Workspace) {}
 
+  #moduleTree(kernel: KernelArtifacts): string {
+    return join(this.workspace.root, 'build', `modules-${kernel.key.slice(0, 16)}`);
+  }
+
   /** A build dir configured exactly like `kernel` (shared kbuild O= dirs may have been reconfigured since). */
   async #preparedTree(kernel: KernelArtifacts, progress: Progress, signal?: AbortSignal): Promise<string> {
-    const keptOut = join(
-      this.workspace.root,
-      'build',
-      `kernel-${kernel.manifest.sourceHash.slice(0, 12)}-${kernel.manifest.base}`,
-    );
+    const keptOut = kernelBuildDir(this.workspace, kernel.manifest.sourceHash, kernel.manifest.base);
+    // The O= dir links to the unpacked tree; either gone means kbuild has nothing to build against.
     const tree = await realpath(join(keptOut, 'source')).catch(() => null);
     if (!tree)
       throw new LabError(
         'NOT_FOUND',
-        `The sources of kernel ${kernel.manifest.kernelRelease} (${kernel.key.slice(0, 12)}) are no longer in the workspace.`,
-        'Build the kernel again (kdlab kernel build): it is a cache hit or an incremental build.',
+        `The build dir of kernel ${kernel.manifest.kernelRelease} (${kernel.key.slice(0, 12)}), ${keptOut}, or its source tree is gone: modules cannot be built against it.`,
+        'Rebuild the kernel with kdlab kernel build (same options): it recreates the build dir.',
       );
-    const dir = join(this.workspace.root, 'build', `modules-${kernel.key.slice(0, 16)}`);
+    const dir = this.#moduleTree(kernel);
     if (!(await stat(join(dir, 'scripts', 'mod', 'modpost')).catch(() => null))) {
       progress.report({ fraction: 0.1, message: 'Preparing a module build tree for this kernel (once)' });
       await mkdir(dir, { recursive: true });
@@ -101,7 +118,22 @@ export class ModuleBuilder {
         }),
       );
     };
-    if (await cache.lookup(key)) return describe(cache.entryDir(key), true);
+    const refuseMismatch = (modules: BuiltModule[]) => {
+      for (const m of modules) {
+        const problem = vermagicProblem(m.vermagic, kernel.manifest.kernelRelease);
+        if (problem)
+          throw new LabError(
+            'IO',
+            `${m.name}: ${problem} — the kernel would refuse to load it.`,
+            `Delete ${this.#moduleTree(kernel)} and build the module again.`,
+          );
+      }
+      return modules;
+    };
+    if (await cache.lookup(key)) {
+      progress.report({ fraction: 1, message: 'Cache hit: the same module source and kernel' });
+      return refuseMismatch(await describe(cache.entryDir(key), true));
+    }
 
     const tree = await this.#preparedTree(kernel, progress, signal);
     const work = join(this.workspace.tmpDir, `module-${key}-${process.pid}`);
@@ -127,6 +159,8 @@ export class ModuleBuilder {
       const built = (await readdir(work)).filter((n) => n.endsWith('.ko'));
       if (built.length === 0)
         throw new LabError('BAD_REQUEST', `kbuild produced no .ko from ${sourceDir}: is obj-m set?`);
+      // Checked before caching, so a mismatched .ko never becomes a cache hit.
+      refuseMismatch(await describe(work, false));
       await cache.commit(key, { kind: 'module', kernel: kernel.key, hashes }, async (dir) => {
         for (const ko of built) await copyFile(join(work, ko), join(dir, ko));
         return built;
@@ -135,14 +169,6 @@ export class ModuleBuilder {
       await rm(work, { recursive: true, force: true });
     }
     const modules = await describe(cache.entryDir(key), false);
-    for (const m of modules) {
-      if (!m.vermagic?.startsWith(`${kernel.manifest.kernelRelease} `))
-        throw new LabError(
-          'IO',
-          `${m.name} was built for "${m.vermagic}", not for ${kernel.manifest.kernelRelease}: the kernel would refuse it.`,
-          'Delete the workspace build/modules-* folder for this kernel and build again.',
-        );
-    }
     progress.report({ fraction: 1, message: `Built ${modules.map((m) => m.name).join(', ')}` });
     return modules;
   }
