@@ -181,7 +181,7 @@ describe('VMs view', () => {
   it('shows an init that exits as a panic on the boot timeline and on Home', async () => {
     await page.goto(`${app.origin}/#/vms`);
     await page.getByLabel('pause at start (-S)').uncheck();
-    await page.locator('select').nth(1).selectOption('exit0');
+    await page.locator('form.boot label', { hasText: '/init' }).locator('select').selectOption('exit0');
     await page.getByRole('button', { name: 'Boot', exact: true }).click();
     await expect
       .poll(() => page.getByTestId('vm-timeline').textContent(), { timeout: 60_000 })
@@ -191,6 +191,6 @@ describe('VMs view', () => {
     await expect
       .poll(() => page.getByTestId('recent-panics').textContent(), { timeout: 20_000 })
       .toContain('Attempted to kill init! exitcode=0x00000000');
-    expect(consoleErrors).toEqual([]);
+    expect(consoleErrors, consoleErrors.join('\n')).toEqual([]);
   }, 180_000);
 });
