@@ -7,6 +7,7 @@ import { adviseCrashkernel, parseCrashKernelRange } from '../../electron/lab/kdu
 import { VmcoreLibrary } from '../../electron/lab/kdump/vmcore-library';
 import type { KernelArtifacts } from '../../electron/lab/kernel/kernel-builder';
 import type { Workspace } from '../../electron/lab/workspace';
+import { crashCommands } from '../helpers/crash';
 import { labKernel } from '../helpers/lab-kernel';
 
 let workspace: Workspace;
@@ -106,16 +107,3 @@ describe('kdump capture', () => {
     );
   });
 });
-
-async function crashCommands(vmlinux: string, vmcore: string, commands: string[]): Promise<string> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolve, reject) => {
-    const child = spawn('crash', ['-s', vmlinux, vmcore], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('error', reject);
-    child.once('exit', () => resolve(out));
-    child.stdin.end(`${commands.join('\n')}\nquit\n`);
-  });
-}

@@ -1,5 +1,4 @@
 // QEMU's dump-guest-memory as the kdump fallback: both formats stored in the library and read by crash.
-import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ImageBuilder } from '../../electron/lab/image/initramfs';
 import type { JobManager } from '../../electron/lab/jobs';
@@ -7,6 +6,7 @@ import { dumpGuestMemory } from '../../electron/lab/kdump/memory-dump';
 import type { KernelArtifacts } from '../../electron/lab/kernel/kernel-builder';
 import { VmRunner } from '../../electron/lab/vm/vm-runner';
 import type { Workspace } from '../../electron/lab/workspace';
+import { crashCommands } from '../helpers/crash';
 import { labKernel } from '../helpers/lab-kernel';
 
 let workspace: Workspace;
@@ -16,18 +16,6 @@ let jobs: JobManager;
 beforeAll(async () => {
   ({ workspace, kernel, jobs } = await labKernel());
 }, 1_800_000);
-
-function crash(vmlinux: string, vmcore: string, commands: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('crash', ['-s', vmlinux, vmcore], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('error', reject);
-    child.once('exit', () => resolve(out));
-    child.stdin.end(`${commands.join('\n')}\nquit\n`);
-  });
-}
 
 describe('dump-guest-memory', () => {
   it('dumps a running guest as ELF and as kdump-zlib, and crash reads both', async () => {
@@ -51,7 +39,7 @@ describe('dump-guest-memory', () => {
         );
         expect(entry.meta).toMatchObject({ method: 'dump-guest-memory', format, dumpLevel: null });
         sizes[format] = entry.meta.size;
-        const out = await crash(kernel.vmlinux, entry.vmcore, ['sys', 'ps']);
+        const out = await crashCommands(kernel.vmlinux, entry.vmcore, ['sys', 'ps']);
         expect(out, out).toMatch(/RELEASE: 6\.1\.\d+/);
         expect(out).toMatch(/\s1\s+0\s+0\s+\S+\s+\S+\s+[\d.]+\s+\d+\s+\d+\s+(init|sh)/);
       }

@@ -1,6 +1,5 @@
 // Test modules built against the lab kernel with make M=, loaded by the guest's init: a NULL
 // dereference captured by kdump and read by crash; BUG() on the console; a compile error reported.
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { runCommand } from '../../electron/lab/process';
 import { VmRunner } from '../../electron/lab/vm/vm-runner';
 import type { Workspace } from '../../electron/lab/workspace';
 import { appRoot } from '../helpers/build';
+import { crashCommands } from '../helpers/crash';
 import { labKernel } from '../helpers/lab-kernel';
 import { makeTempDir } from '../helpers/temp';
 
@@ -23,18 +23,6 @@ let jobs: JobManager;
 beforeAll(async () => {
   ({ workspace, kernel, jobs } = await labKernel());
 }, 1_800_000);
-
-function crash(vmlinux: string, vmcore: string, commands: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('crash', ['-s', vmlinux, vmcore], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('error', reject);
-    child.once('exit', () => resolve(out));
-    child.stdin.end(`${commands.join('\n')}\nquit\n`);
-  });
-}
 
 const build = (dir: string) =>
   jobs.withProgress({ title: 'module', kind: 'module-build' }, (progress, signal) =>
@@ -63,7 +51,7 @@ describe('test modules', () => {
     expect(captured.meta.panic).toBe('BUG: kernel NULL pointer dereference, address: 0000000000000010');
     const rip = /RIP: 0010:kdlab_null_deref_init\+0x(\w+)\/0x\w+ \[kdlab_null_deref\]/.exec(console);
     expect(rip, 'the Oops names the module function').not.toBeNull();
-    const out = await crash(kernel.vmlinux, captured.vmcore, ['sys', 'bt', 'mod']);
+    const out = await crashCommands(kernel.vmlinux, captured.vmcore, ['sys', 'bt', 'mod']);
     expect(out).toMatch(/PANIC: "Oops: 0000 \[#1\]/);
     // The fault is in the module's init text, which crash names by its section start (the .ko's
     // symbols are not loaded); the offset matches the oops' RIP.
