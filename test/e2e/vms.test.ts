@@ -6,6 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser';
 import { appRoot, ensureBuilt } from '../helpers/build';
+import { KdumpCapture } from '../../electron/lab/kdump/kdump-capture';
+import { VmcoreLibrary } from '../../electron/lab/kdump/vmcore-library';
 import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
 import { startServed } from '../helpers/serve';
 import type { ServedApp } from '../helpers/serve';
@@ -18,7 +20,12 @@ const consoleErrors: string[] = [];
 
 beforeAll(async () => {
   ensureBuilt();
-  await labKernel();
+  const { workspace, kernel, jobs } = await labKernel();
+  // The library views need a sysrq vmcore; on a fresh machine this test may run before any capture.
+  if (!(await new VmcoreLibrary(workspace).list()).some((e) => e.meta.panic === 'sysrq triggered crash'))
+    await jobs.withProgress({ title: 'capture', kind: 'capture' }, (p, signal) =>
+      new KdumpCapture(workspace).capture({ kernel, trigger: { kind: 'sysrq' } }, p, signal),
+    );
   mkdirSync(shots, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, KDLAB_HOME: testWorkspaceRoot };
   delete env.DISPLAY;
