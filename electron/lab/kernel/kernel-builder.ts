@@ -52,6 +52,8 @@ export interface KernelManifest {
   buildId: string | null;
   kbuildSteps: number;
   buildSeconds: number;
+  /** Where the wall time went: configuration (kconfig + verification), make, collecting artifacts. */
+  phaseSeconds?: { configure: number; make: number; collect: number };
   verification: ConfigVerification;
 }
 
@@ -185,11 +187,12 @@ export class KernelBuilder {
       const optional = (spec.optional ?? []).map((k) => `# kdlab:optional CONFIG_${k}`);
       fragments.push(parseFragment('extra', `${[...optional, ...lines].join('\n')}\n`));
     }
-    const toolchain = {
-      gcc: await toolVersion(['gcc', '--version']),
-      ld: await toolVersion(['ld', '--version']),
-      make: await toolVersion(['make', '--version']),
-    };
+    const [gcc, ld, makeVersion] = await Promise.all([
+      toolVersion(['gcc', '--version']),
+      toolVersion(['ld', '--version']),
+      toolVersion(['make', '--version']),
+    ]);
+    const toolchain = { gcc, ld, make: makeVersion };
     const kernels = this.workspace.cache('kernels');
 
     // Fast path: the same request (sources, base, fragments, toolchain) already produced a kernel
@@ -220,6 +223,10 @@ export class KernelBuilder {
     }
 
     // --- configuration ---
+    const configureStarted = Date.now();
+    // Indexing Kconfig only reads the tree: overlap it with the kconfig runs instead of after them.
+    const indexing = indexKconfig(source.tree);
+    indexing.catch(() => undefined);
     progress.report({
       fraction: 0.02,
       message: `Configuring: ${baseName(spec.base)} + ${spec.fragments.join(', ') || 'no fragments'}`,
@@ -258,7 +265,7 @@ export class KernelBuilder {
     }
     await run(make('olddefconfig'));
     const configText = await readFile(join(out, '.config'), 'utf8');
-    const index = await indexKconfig(source.tree);
+    const index = await indexing;
     const verification = verifyConfig(fragments, parseConfig(configText), index);
     await writeJsonAtomic(join(out, 'kdlab-verification.json'), verification);
     for (const check of verification.checks.filter((c) => c.status !== 'ok')) {
@@ -299,6 +306,7 @@ export class KernelBuilder {
     const statsKey = `${baseName(spec.base)}+${names.join('+')}`;
     const tracker = new BuildProgressTracker(stats[statsKey] ?? defaultExpectedSteps);
     const started = Date.now();
+    const configureSeconds = (started - configureStarted) / 1000;
     const buildLog: string[] = [];
     await run(make(...makeArgs), {
       onOutput: (chunk) => {
@@ -315,9 +323,12 @@ export class KernelBuilder {
       await writeJsonAtomic(statsFile, stats);
     }
     progress.report({ fraction: 0.99, message: 'Collecting artifacts' });
+    const collectStarted = Date.now();
+    // kbuild wrote the release string while building; reading it saves another make run.
     const kernelRelease = (
-      await run(make('-s', 'kernelrelease'), { onOutput: () => undefined })
-    ).stdout.trim();
+      (await readFile(join(out, 'include/config/kernel.release'), 'utf8').catch(() => null)) ??
+      (await run(make('-s', 'kernelrelease'), { onOutput: () => undefined })).stdout
+    ).trim();
     const buildId = await readBuildId(join(out, 'vmlinux'));
 
     const manifestInfo: KernelManifest = {
@@ -362,11 +373,20 @@ export class KernelBuilder {
         await put(join(out, 'Module.symvers'), 'Module.symvers');
       await writeFile(join(staging, 'build.log'), buildLog.join(''));
       files.push('build.log');
+      manifestInfo.phaseSeconds = {
+        configure: configureSeconds,
+        make: buildSeconds,
+        // Copying so far; the cache then hashes what was copied (logged below).
+        collect: (Date.now() - collectStarted) / 1000,
+      };
       await writeJsonAtomic(join(staging, 'kernel.json'), manifestInfo);
       files.push('kernel.json');
       return files;
     });
     await remember();
+    log(
+      `kdlab: configure ${configureSeconds.toFixed(1)} s, make ${buildSeconds.toFixed(1)} s, collect ${((Date.now() - collectStarted) / 1000).toFixed(1)} s\n`,
+    );
     progress.report({ fraction: 1, message: `Built ${kernelRelease} in ${Math.round(buildSeconds)} s` });
     return this.#artifacts(key, kernels.entryDir(key), false);
   }
