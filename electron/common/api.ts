@@ -10,13 +10,17 @@ import type {
   RecipeRunState,
   DecodedReport,
   DoctorReport,
+  FileIdentity,
+  GradeResult,
   ImageSummary,
   JobInfo,
   JobLogChunk,
   KernelSource,
   KernelSummary,
+  PackSummary,
   TerminalInfo,
   VmInfo,
+  VmcoreInspection,
   VmcoreSummary,
 } from './types';
 
@@ -37,6 +41,8 @@ const crashTrigger = z.discriminatedUnion('kind', [
 ]);
 const fragmentName = z.string().regex(/^[\w-]{1,40}$/);
 const optionName = z.string().regex(/^[A-Za-z0-9_]{1,80}$/);
+/** A file on the back end's host: a dropped file's path (Electron) or its upload in the inbox (web). */
+const hostPath = z.string().min(1).max(4096);
 
 export const apiRequestSchemas = {
   'app.info': empty,
@@ -63,7 +69,10 @@ export const apiRequestSchemas = {
     .object({
       /** A path from kernels.sources (or any tree/tarball on this host). */
       source: z.string().min(1).max(4096),
-      base: z.enum(['tinyconfig', 'defconfig']).default('tinyconfig'),
+      /** A make target, or a .config file on this host (e.g. one dropped on the Kernels view). */
+      base: z
+        .union([z.enum(['tinyconfig', 'defconfig']), z.object({ configFile: hostPath }).strict()])
+        .default('tinyconfig'),
       fragments: z
         .array(fragmentName)
         .max(20)
@@ -114,7 +123,21 @@ export const apiRequestSchemas = {
       language: z.enum(['en', 'zh-CN']).default('en'),
     })
     .strict(),
+  'recipes.inspectPack': z.object({ path: hostPath }).strict(),
+  'recipes.importPack': z.object({ path: hostPath }).strict(),
+  'recipes.grade': z
+    .object({
+      reports: z.array(hostPath).min(1).max(500),
+      /** A lab pack file; without one, the packs imported into this workspace. */
+      pack: hostPath.optional(),
+    })
+    .strict(),
+  'files.identify': z.object({ path: hostPath }).strict(),
   'vmcores.list': empty,
+  'vmcores.inspect': z.object({ path: hostPath }).strict(),
+  'vmcores.import': z
+    .object({ path: hostPath, kernelKey: kernelKey.optional(), vmlinux: hostPath.optional() })
+    .strict(),
   'vmcores.analyze': z.object({ id: vmId }).strict(),
   'vmcores.remove': z.object({ id: vmId }).strict(),
   'vmcores.capture': z
@@ -164,7 +187,13 @@ export interface ApiResults {
   'recipes.list': Recipe[];
   'recipes.state': RecipeRunState | null;
   'recipes.run': RecipeRunState;
+  'recipes.inspectPack': PackSummary;
+  'recipes.importPack': PackSummary;
+  'recipes.grade': GradeResult;
+  'files.identify': FileIdentity;
   'vmcores.list': VmcoreSummary[];
+  'vmcores.inspect': VmcoreInspection;
+  'vmcores.import': VmcoreSummary;
   'vmcores.analyze': CrashReport;
   'vmcores.remove': null;
   'vmcores.capture': VmcoreSummary;

@@ -5,7 +5,7 @@ import type { JobInfo, VmInfo } from './types';
 export type AppCommand =
   | { command: 'navigate'; view: string }
   | { command: 'decode-text'; text: string; path: string }
-  | { command: 'open-file'; kind: 'log' | 'vmcore' | 'config' | 'pack'; path: string };
+  | { command: 'open-file'; kind: 'log' | 'vmcore' | 'config' | 'pack' | 'report'; path: string };
 
 export interface LabEvents {
   'job.updated': JobInfo;

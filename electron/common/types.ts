@@ -189,3 +189,17 @@ export type { DecodedReport } from '../lab/analyze/decoder/types';
 export type { Recipe } from '../lab/recipes/recipe-schema';
 export type { RecipeRunState, StepResult } from '../lab/recipes/recipe-state';
 export type { CrashReport } from '../lab/analyze/crash/types';
+// Files handed to kdlab (drop, upload, open), imported vmcores, lab packs and grading.
+export type { FileIdentity, InboxKind } from '../lab/inbox';
+export type { VmcoreInspection } from '../lab/kdump/vmcore-import';
+export type { ArtifactCheck, GradeResult, GradedReport } from '../lab/recipes/grading';
+
+/** A lab pack's pack.json without the per-file hashes (counted instead). */
+export interface PackSummary {
+  path: string;
+  createdAt: string;
+  recipes: string[];
+  kernels: { key: string; release: string; buildId: string | null }[];
+  modules: string[];
+  files: number;
+}

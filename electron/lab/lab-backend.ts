@@ -2,10 +2,10 @@
 // Used by the Electron main process, the web mode and the CLI alike; never imports electron.
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { validateExternalUrl } from '../common/api';
 import { LabError } from '../common/errors';
-import type { AppInfo, KernelSummary } from '../common/types';
+import type { AppInfo, KernelSummary, PackSummary } from '../common/types';
 import { findAppRoot } from './app-root';
 import { createDispatcher } from './dispatcher';
 import type { ApiHandlers, Dispatch } from './dispatcher';
@@ -18,6 +18,11 @@ import { JobManager } from './jobs';
 import { ImageBuilder } from './image/initramfs';
 import { KdumpCapture } from './kdump/kdump-capture';
 import { VmcoreLibrary } from './kdump/vmcore-library';
+import { importVmcore, inspectVmcore } from './kdump/vmcore-import';
+import { identifyFile, inboxDir, requireKind } from './inbox';
+import { LabPacks } from './recipes/lab-pack';
+import type { PackManifest } from './recipes/lab-pack';
+import { gradeReports, importedPacks, readPackManifest } from './recipes/grading';
 import { KernelBuilder } from './kernel/kernel-builder';
 import type { KernelArtifacts } from './kernel/kernel-builder';
 import { findSources } from './kernel/sources';
@@ -27,7 +32,7 @@ import { VmRunner } from './vm/vm-runner';
 import { VmSessions } from './vm/vm-sessions';
 import { TerminalService } from './terminals/terminal-service';
 import type { SourceFactory } from './terminals/terminal-service';
-import { Workspace, defaultWorkspaceRoot } from './workspace';
+import { Workspace, defaultWorkspaceRoot, isInside } from './workspace';
 
 export interface LabBackendOptions {
   mode: 'electron' | 'web';
@@ -95,6 +100,15 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
   const capture = new KdumpCapture(workspace);
   const recipes = new RecipeCatalog([join(appRoot, 'recipes'), join(workspace.root, 'recipes')]);
   const recipeRunner = new RecipeRunner(workspace, kernels, join(appRoot, 'lab-images', 'modules'));
+  const packs = new LabPacks(workspace, recipes, kernels, join(appRoot, 'lab-images', 'modules'));
+  const packSummary = (path: string, m: PackManifest): PackSummary => ({
+    path,
+    createdAt: m.createdAt,
+    recipes: m.recipes,
+    kernels: m.kernels,
+    modules: m.modules,
+    files: Object.keys(m.files).length,
+  });
 
   const appInfo: AppInfo = {
     name: 'kdlab',
@@ -178,6 +192,8 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       (await findSources()).map((s) => ({ kind: s.kind, path: s.path, version: s.version ?? null })),
     'kernels.list': async () => Promise.all((await kernels.list()).map((k) => kernelSummary(k))),
     'kernels.build': async (args) => {
+      // A dropped or chosen .config: refuse anything else before make sees it.
+      if (typeof args.base === 'object') await requireKind(args.base.configFile, 'config');
       const built = await jobs.withProgress(
         { title: 'Building the kernel', kind: 'kernel-build' },
         (progress, signal) =>
@@ -255,6 +271,43 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
             signal,
           ),
       );
+    },
+    'recipes.inspectPack': async (args) => packSummary(args.path, await readPackManifest(args.path)),
+    'recipes.importPack': async (args) => {
+      await requireKind(args.path, 'pack');
+      const manifest = await jobs.withProgress(
+        { title: `Importing the lab pack ${basename(args.path)}`, kind: 'lab-import' },
+        (progress, signal) => packs.import(args.path, progress, signal),
+      );
+      return packSummary(args.path, manifest);
+    },
+    'recipes.grade': async (args) =>
+      gradeReports(
+        args.reports,
+        args.pack
+          ? [{ source: basename(args.pack), manifest: await readPackManifest(args.pack) }]
+          : await importedPacks(workspace),
+      ),
+    'files.identify': (args) => identifyFile(args.path),
+    'vmcores.inspect': (args) => inspectVmcore(args.path, kernels),
+    'vmcores.import': async (args) => {
+      const entry = await jobs.withProgress(
+        { title: `Importing the vmcore ${basename(args.path)}`, kind: 'vmcore-import' },
+        (progress, signal) =>
+          importVmcore(
+            {
+              path: args.path,
+              ...(args.kernelKey ? { kernelKey: args.kernelKey } : {}),
+              ...(args.vmlinux ? { vmlinux: args.vmlinux } : {}),
+              // Uploads are the library's from now on; a file picked on this host is copied.
+              move: isInside(inboxDir(workspace), args.path),
+            },
+            { library: vmcores, kernels },
+            progress,
+            signal,
+          ),
+      );
+      return { id: entry.meta.id, ...entry };
     },
     'vmcores.analyze': async (args) => {
       const input = await vmcoreWithVmlinux(args.id);

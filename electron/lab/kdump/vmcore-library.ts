@@ -9,9 +9,11 @@ import type { CrashTrigger } from '../image/init-templates';
 import type { Workspace } from '../workspace';
 import { writeJsonAtomic } from '../workspace';
 
-export type VmcoreMethod = 'kdump' | 'dump-guest-memory';
-/** makedumpfile's flattened/compressed kdump format, or QEMU's ELF and kdump-zlib dumps. */
-export type VmcoreFormat = 'kdump-lzo' | 'elf' | 'kdump-zlib';
+/** `imported`: a dump made elsewhere and dropped on (or opened in) kdlab. */
+export type VmcoreMethod = 'kdump' | 'dump-guest-memory' | 'imported';
+/** makedumpfile's flattened/compressed kdump format, or QEMU's ELF and kdump-zlib dumps (imported
+ * dumps are named by their header only: kdump-compressed or flattened). */
+export type VmcoreFormat = 'kdump-lzo' | 'elf' | 'kdump-zlib' | 'kdump-compressed' | 'flattened';
 
 export interface VmcoreMeta {
   id: string;
@@ -23,7 +25,7 @@ export interface VmcoreMeta {
   createdAt: string;
   method: VmcoreMethod;
   format: VmcoreFormat;
-  trigger: CrashTrigger | { kind: 'manual' };
+  trigger: CrashTrigger | { kind: 'manual' } | { kind: 'unknown' };
   /** makedumpfile -d level; null for QEMU dumps (not filtered). */
   dumpLevel: number | null;
   size: number;
