@@ -8,6 +8,7 @@ import { createLabBackend } from '../lab/lab-backend';
 import type { KernelBuildSpec } from '../lab/kernel/kernel-builder';
 import { findSources } from '../lab/kernel/sources';
 import { startWebServer } from '../server/web-server';
+import { inboxDir } from '../lab/inbox';
 import { findElectron, hasDisplay, launchElectron } from './electron-launcher';
 import { list, showJobs, withBackend } from './command';
 import type { CliContext, Command, OptionValues } from './command';
@@ -57,6 +58,7 @@ async function serve(values: OptionValues, ctx: Required<CliContext>, intro?: st
       host,
       port,
       allowRemote: values['allow-remote'] === true,
+      uploads: { dir: inboxDir(backend.workspace) },
     });
   } catch (error) {
     await backend.dispose();

@@ -19,3 +19,5 @@ export type WsServerFrame = WsResponseFrame | WsEventFrame;
 export const wsPath = '/api';
 export const tokenCookieName = 'kdlab_token';
 export const tokenQueryName = 'token';
+/** POST a file here (web mode) to hand it to the back end; see electron/server/upload.ts. */
+export const uploadPath = '/upload';

@@ -13,12 +13,14 @@ import type { RawData, WebSocket } from 'ws';
 import { contentSecurityPolicy } from '../common/csp';
 import { mimeTypes } from '../common/mime-types';
 import type { LabEventName, LabEvents } from '../common/events';
-import { tokenQueryName, wsPath } from '../common/ws-protocol';
+import { LabError, toErrorData } from '../common/errors';
+import { tokenQueryName, uploadPath, wsPath } from '../common/ws-protocol';
 import type { WsServerFrame } from '../common/ws-protocol';
 import type { ClientContext } from '../lab/dispatcher';
 import type { LabBackend } from '../lab/lab-backend';
 import { checkOrigin, checkToken, generateToken, requestUrl, tokenCookie } from './auth';
 import type { AccessDecision, AccessPolicy } from './auth';
+import { defaultMaxUploadBytes, receiveUpload } from './upload';
 
 export interface WebServerOptions {
   backend: Pick<LabBackend, 'dispatch' | 'events' | 'terminals'>;
@@ -28,6 +30,8 @@ export interface WebServerOptions {
   /** Binding a non-loopback address must be asked for explicitly. */
   allowRemote?: boolean;
   token?: string;
+  /** Where POST /upload writes (the workspace's inbox); no upload route without it. */
+  uploads?: { dir: string; maxBytes?: number };
 }
 
 export interface RunningWebServer {
@@ -108,6 +112,10 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       refuse(res, decision.status, decision.reason);
       return;
     }
+    if (options.uploads && requestUrl(req).pathname === uploadPath) {
+      await handleUpload(req, res, options.uploads);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       refuse(res, 405, `${req.method ?? '?'} is not allowed here.`);
@@ -150,6 +158,46 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     createReadStream(file)
       .on('error', () => res.destroy())
       .pipe(res);
+  };
+
+  const handleUpload = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    uploads: NonNullable<WebServerOptions['uploads']>,
+  ): Promise<void> => {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, {
+        ...securityHeaders,
+        'Content-Type': 'application/json; charset=utf-8',
+        'Cache-Control': 'no-store',
+        ...(status >= 400 ? { Connection: 'close' } : {}),
+      });
+      res.end(JSON.stringify(body));
+      // A refused upload is not read: stop the client sending the rest.
+      if (status >= 400) req.destroy();
+    };
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      reply(405, { ok: false, error: { code: 'BAD_REQUEST', message: 'POST the file here.', hint: null } });
+      return;
+    }
+    // Same-origin pages only (the cookie is SameSite=Strict too); tools without Origin use the token.
+    const origin = checkOrigin(req);
+    if (origin && !origin.ok) {
+      reply(origin.status, { ok: false, error: { code: 'FORBIDDEN', message: origin.reason, hint: null } });
+      return;
+    }
+    try {
+      const result = await receiveUpload(req, requestUrl(req), {
+        dir: uploads.dir,
+        maxBytes: uploads.maxBytes ?? defaultMaxUploadBytes,
+      });
+      reply(201, { ok: true, result });
+    } catch (error) {
+      const data = toErrorData(error);
+      const tooBig = error instanceof LabError && /uploads are limited/.test(error.message);
+      reply(tooBig ? 413 : data.code === 'BAD_REQUEST' ? 400 : 500, { ok: false, error: data });
+    }
   };
 
   const server = createServer((req, res) => {
