@@ -142,7 +142,7 @@ export async function identifyFile(path: string): Promise<FileIdentity> {
     .slice(0, -1)
     .filter((l) => l.trim() !== '');
   const options = lines.filter((l) => kconfigLine.test(l)).length;
-  const comments = lines.filter((l) => l.startsWith('#')).length;
+  const comments = lines.filter((l) => l.startsWith('#') && !kconfigLine.test(l)).length;
   // A .config is nothing but options and comments; a log that quotes one CONFIG_ line is still a log.
   if (options > 0 && options + comments === lines.length)
     return { ...base, kind: 'config', detail: `kernel config, ${options}+ options` };
