@@ -1,0 +1,635 @@
+// The Docker executor: every step is a short-lived container of the lab toolchain image.
+// - The workspace is bind-mounted at its own path (a remote engine gets a named volume there instead,
+//   and a step's declared inputs/outputs travel with putArchive/getArchive), so paths mean the same
+//   inside and out; extra read-only inputs are mounted read-only at their own path.
+// - Processes run as the invoking user's uid:gid with HOME in the workspace: files stay the user's.
+// - No --privileged; /dev/kvm only when the caller says KVM works; published ports on 127.0.0.1 only.
+// - Every container carries kdlab's labels (workspace, job, owner pid), is removed when it exits or
+//   is cancelled, and leftovers of dead kdlab processes are removed by cleanupLeftovers().
+import { randomUUID } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, relative } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { LabError } from '../../common/errors';
+import { spawnTree } from '../process';
+import type { RunResult } from '../process';
+import type { Disposable, TerminalExit, TerminalSource } from '../terminals/terminal-source';
+import { isInside } from '../workspace';
+import { dockerError, kdlabLabel } from '../docker/engine';
+import type { DockerEngine } from '../docker/engine';
+import type {
+  ExecRunOptions,
+  ExecSpawnOptions,
+  ExecTerminalOptions,
+  Executor,
+  LabExit,
+  LabProcess,
+  StepPaths,
+} from './executor';
+
+const workspaceLabel = 'io.kdlab.workspace';
+const jobLabel = 'io.kdlab.job';
+const ownerLabel = 'io.kdlab.owner';
+
+export type DockerEngineHandle = Pick<DockerEngine, 'docker' | 'endpoint' | 'isLocal'>;
+
+export interface DockerExecutorOptions {
+  engine: DockerEngineHandle;
+  /** The image (tag or id) steps run in, e.g. kdlab/toolchain:latest. */
+  image: string;
+  /** The workspace root, mounted at the same path. */
+  workspace: string;
+  /** Extra folders every step may read (e.g. /usr/src), mounted read-only at the same path. */
+  readOnly?: string[];
+  /** Defaults to the invoking user's. */
+  user?: { uid: number; gid: number };
+  /** Treat a local engine as remote (no bind mounts; putArchive/getArchive; a named volume). */
+  forceRemote?: boolean;
+  /** Named volume holding the workspace on a remote engine (default derived from the workspace path). */
+  volume?: string;
+  /** A word naming what the containers are for, in their label and name (e.g. the job). */
+  job?: string;
+}
+
+interface CreateRequest extends StepPaths {
+  argv: readonly string[];
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  stdin?: boolean;
+  ports?: number[] | undefined;
+  devices?: string[] | undefined;
+  autoRemove: boolean;
+}
+
+/** Env worth passing in: what the caller set on purpose, never the host's PATH/HOME. */
+const passThroughEnv = new Set(['LANG', 'LC_ALL', 'TERM', 'COLORTERM', 'ARCH', 'SOURCE_DATE_EPOCH']);
+const hostOnlyEnv = new Set(['PATH', 'HOME', 'PWD', 'OLDPWD', 'SHELL', 'USER', 'LOGNAME', 'TMPDIR']);
+
+function containerEnv(env: NodeJS.ProcessEnv | undefined, home: string): string[] {
+  const out = new Map<string, string>([
+    ['HOME', home],
+    ['LANG', 'C.UTF-8'],
+  ]);
+  for (const [key, value] of Object.entries(env ?? {})) {
+    if (value === undefined || hostOnlyEnv.has(key)) continue;
+    if (passThroughEnv.has(key) || value !== process.env[key]) out.set(key, value);
+  }
+  return [...out].map(([k, v]) => `${k}=${v}`);
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/** Runs host tar; resolves once it exits 0. */
+function hostTar(args: string[], stdin?: NodeJS.ReadableStream): { out: Readable; done: Promise<void> } {
+  const child = spawnTree(['tar', ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  if (stdin && child.stdin) stdin.pipe(child.stdin);
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', (e) => reject(new LabError('TOOL_MISSING', `tar could not start: ${e.message}`)));
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new LabError('IO', `tar ${args[0]} failed: ${stderr.trim()}`)),
+    );
+  });
+  return { out: child.stdout ?? new PassThrough().end(), done };
+}
+
+/** An exec session (Tty) in a container, behind the common terminal interface. */
+class ExecTerminalSource implements TerminalSource {
+  readonly pid = null;
+  readonly #exec: Dockerode.Exec;
+  readonly #stream: Duplex;
+  readonly #data = new Set<(chunk: Uint8Array | string) => void>();
+  readonly #exit = new Set<(exit: TerminalExit) => void>();
+  readonly #onKill: () => void;
+  #ended = false;
+
+  private constructor(exec: Dockerode.Exec, stream: Duplex, onEnd: () => void) {
+    this.#exec = exec;
+    this.#stream = stream;
+    this.#onKill = onEnd;
+    stream.on('data', (chunk: Buffer) => {
+      for (const listener of this.#data) listener(chunk);
+    });
+    stream.on('error', () => undefined);
+    const finish = () => {
+      if (this.#ended) return;
+      this.#ended = true;
+      void exec
+        .inspect()
+        .then((info) => info.ExitCode ?? null)
+        .catch(() => null)
+        .then((exitCode) => {
+          for (const listener of this.#exit) listener({ exitCode, signal: null });
+          onEnd();
+        });
+    };
+    stream.once('end', finish);
+    stream.once('close', finish);
+  }
+
+  static async open(
+    container: Dockerode.Container,
+    argv: readonly string[],
+    options: Omit<ExecTerminalOptions, 'env'> & { user: string; env: string[] },
+    onEnd: () => void,
+  ): Promise<ExecTerminalSource> {
+    const exec = await container.exec({
+      Cmd: [...argv],
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+      User: options.user,
+      Env: [...options.env, 'TERM=xterm-256color'],
+      ...(options.cwd ? { WorkingDir: options.cwd } : {}),
+    });
+    const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+    const source = new ExecTerminalSource(exec, stream, onEnd);
+    // The API (1.41) has no initial console size for exec: set it at once, as the docker CLI does.
+    source.resize(options.cols, options.rows);
+    return source;
+  }
+
+  onData(listener: (chunk: Uint8Array | string) => void): Disposable {
+    this.#data.add(listener);
+    return { dispose: () => this.#data.delete(listener) };
+  }
+
+  onExit(listener: (exit: TerminalExit) => void): Disposable {
+    this.#exit.add(listener);
+    return { dispose: () => this.#exit.delete(listener) };
+  }
+
+  write(data: string): void {
+    if (!this.#ended) this.#stream.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    void this.#exec.resize({ h: rows, w: cols }).catch(() => undefined);
+  }
+
+  /** Not reading the hijacked socket lets the daemon, and then the pty inside, block: real backpressure. */
+  pause(): void {
+    this.#stream.pause();
+  }
+
+  resume(): void {
+    this.#stream.resume();
+  }
+
+  kill(): void {
+    // An exec cannot be signalled through the API; closing its stdin/stream ends shells and socat,
+    // and the container behind a standalone terminal is stopped by onKill.
+    this.#stream.end();
+    this.#stream.destroy();
+    this.#onKill();
+  }
+}
+
+export class DockerExecutor implements Executor {
+  readonly kind = 'docker' as const;
+  readonly listenHost = '0.0.0.0';
+  readonly #engine: DockerEngineHandle;
+  readonly #image: string;
+  readonly #imageId: string;
+  readonly #workspace: string;
+  readonly #readOnly: string[];
+  readonly #user: { uid: number; gid: number };
+  readonly #remote: boolean;
+  readonly #volume: string;
+  readonly #job: string;
+  readonly #live = new Set<Dockerode.Container>();
+
+  private constructor(options: DockerExecutorOptions, imageId: string) {
+    this.#engine = options.engine;
+    this.#image = options.image;
+    this.#imageId = imageId;
+    this.#workspace = options.workspace;
+    this.#readOnly = options.readOnly ?? [];
+    this.#user = options.user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    this.#remote = options.forceRemote === true || !options.engine.isLocal;
+    this.#volume =
+      options.volume ??
+      `kdlab-ws-${Buffer.from(options.workspace).toString('hex').slice(-24)}`.replace(/[^\w.-]/g, '');
+    this.#job = (options.job ?? 'step').replace(/[^\w.-]/g, '-').slice(0, 40);
+  }
+
+  /** Checks the image is there and pins its id (it goes into cache keys and manifests). */
+  static async create(options: DockerExecutorOptions): Promise<DockerExecutor> {
+    const { docker, endpoint } = options.engine;
+    let info: Dockerode.ImageInspectInfo;
+    try {
+      info = await docker.getImage(options.image).inspect();
+    } catch (error) {
+      if (statusOf(error) === 404)
+        throw new LabError(
+          'NOT_FOUND',
+          `The lab image ${options.image} is not on the Docker engine at ${endpoint}.`,
+          'Build it: kdlab images build toolchain (kdlab images base --debootstrap first when no base image can be pulled).',
+        );
+      throw dockerError(error, `Looking up the image ${options.image}`);
+    }
+    const executor = new DockerExecutor(options, info.Id);
+    await mkdir(executor.home, { recursive: true });
+    return executor;
+  }
+
+  get cacheIdentity(): string {
+    return `docker:${this.#imageId}`;
+  }
+
+  get imageId(): string {
+    return this.#imageId;
+  }
+
+  get remote(): boolean {
+    return this.#remote;
+  }
+
+  /** HOME inside: a folder of the workspace, writable by the user. */
+  get home(): string {
+    return `${this.#workspace}/tmp/docker-home`;
+  }
+
+  describe(): string {
+    const id = this.#imageId.replace(/^sha256:/, '').slice(0, 12);
+    return `docker ${this.#image} (${id}) on ${this.#engine.endpoint}${this.#remote ? ' (remote: workspace in a volume)' : ''}`;
+  }
+
+  /** The image is expected to carry the lab's tools; a missing one shows up as TOOL_MISSING at start. */
+  which(name: string): Promise<string | null> {
+    return Promise.resolve(name);
+  }
+
+  get #userSpec(): string {
+    return `${this.#user.uid}:${this.#user.gid}`;
+  }
+
+  #env(env?: NodeJS.ProcessEnv): string[] {
+    return containerEnv(env, this.home);
+  }
+
+  async #binds(paths: StepPaths): Promise<string[]> {
+    const binds = new Map<string, string>([[this.#workspace, `${this.#workspace}:${this.#workspace}`]]);
+    const add = async (path: string, mode: 'ro' | 'rw') => {
+      if (isInside(this.#workspace, path) || binds.has(path)) return;
+      // Docker would create a missing bind source as an empty root-owned folder: never ask it to.
+      if (!(await stat(path).catch(() => null))) return;
+      binds.set(path, `${path}:${path}:${mode}`);
+    };
+    for (const path of [...this.#readOnly, ...(paths.inputs ?? [])]) await add(path, 'ro');
+    for (const path of paths.outputs ?? []) await add(dirname(path), 'rw');
+    return [...binds.values()];
+  }
+
+  async #create(request: CreateRequest): Promise<Dockerode.Container> {
+    const { docker } = this.#engine;
+    const ports = request.ports ?? [];
+    const devices = request.devices ?? [];
+    const groups: string[] = [];
+    for (const device of devices) {
+      const info = await stat(device).catch(() => null);
+      if (info) groups.push(String(info.gid));
+    }
+    const hostConfig: Dockerode.HostConfig = {
+      AutoRemove: request.autoRemove,
+      // tini as PID 1: signals reach the tool, and make's children are reaped.
+      Init: true,
+      ...(this.#remote
+        ? { Mounts: [{ Type: 'volume', Source: this.#volume, Target: this.#workspace }] }
+        : { Binds: await this.#binds(request) }),
+      ...(ports.length
+        ? {
+            PortBindings: Object.fromEntries(
+              ports.map((p) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: String(p) }]]),
+            ),
+          }
+        : {}),
+      ...(devices.length
+        ? {
+            Devices: devices.map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
+            GroupAdd: groups,
+          }
+        : {}),
+    };
+    try {
+      return await docker.createContainer({
+        name: `kdlab-${this.#job}-${randomUUID().slice(0, 8)}`,
+        Image: this.#imageId,
+        Cmd: [...request.argv],
+        User: this.#userSpec,
+        WorkingDir: request.cwd ?? this.#workspace,
+        Env: this.#env(request.env),
+        Labels: {
+          [kdlabLabel]: 'true',
+          [workspaceLabel]: this.#workspace,
+          [jobLabel]: this.#job,
+          [ownerLabel]: `${hostname()}:${process.pid}`,
+        },
+        AttachStdin: request.stdin === true,
+        OpenStdin: request.stdin === true,
+        StdinOnce: request.stdin === true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        ...(ports.length ? { ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])) } : {}),
+        HostConfig: hostConfig,
+      });
+    } catch (error) {
+      throw dockerError(error, `Creating a container for ${request.argv[0] ?? ''}`);
+    }
+  }
+
+  /** Remote engine: the step's inputs (and HOME) are copied into the container before it starts. */
+  async #putInputs(container: Dockerode.Container, inputs: readonly string[]): Promise<void> {
+    const present: string[] = [this.home];
+    for (const path of inputs) {
+      if (!(await stat(path).catch(() => null)))
+        throw new LabError('NOT_FOUND', `${path} does not exist (an input of this step).`);
+      present.push(path);
+    }
+    const tar = hostTar(['-c', '-f', '-', '-C', '/', '--', ...present.map((p) => relative('/', p))]);
+    await Promise.all([
+      container.putArchive(tar.out, { path: '/' }).catch((error: unknown) => {
+        throw dockerError(error, 'Copying the inputs into the container');
+      }),
+      tar.done,
+    ]);
+  }
+
+  /** Remote engine: the step's outputs are copied back once it has exited. */
+  async #getOutputs(container: Dockerode.Container, outputs: readonly string[]): Promise<void> {
+    for (const path of outputs) {
+      let archive: NodeJS.ReadableStream;
+      try {
+        archive = await container.getArchive({ path });
+      } catch (error) {
+        if (statusOf(error) === 404) continue; // the step did not write it; its own checks say so
+        throw dockerError(error, `Copying ${path} out of the container`);
+      }
+      await mkdir(dirname(path), { recursive: true });
+      await hostTar(['-x', '-f', '-', '-C', dirname(path), '--', basename(path)], archive).done;
+    }
+  }
+
+  async #remove(container: Dockerode.Container): Promise<void> {
+    this.#live.delete(container);
+    await container.remove({ force: true }).catch(() => undefined);
+  }
+
+  #startFailure(error: unknown, command: string, installHint?: string): LabError {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/executable file not found|no such file or directory/.test(message))
+      return new LabError(
+        'TOOL_MISSING',
+        `${command} is not in the lab image ${this.#image}.`,
+        installHint
+          ? `Add it to lab-images/toolchain/Dockerfile (${installHint}) and rebuild: kdlab images build toolchain.`
+          : 'Rebuild the image: kdlab images build toolchain.',
+      );
+    return dockerError(error, `Starting ${command} in a container`);
+  }
+
+  /**
+   * create → attach → wait(next-exit) → [putArchive] → start. The wait is registered before the
+   * start so that a container removed at once (AutoRemove) still reports its status.
+   */
+  async #launch(request: CreateRequest, installHint?: string) {
+    const command = request.argv[0] ?? '';
+    const container = await this.#create(request);
+    this.#live.add(container);
+    try {
+      const stream = (await container.attach({
+        stream: true,
+        stdout: true,
+        stderr: true,
+        ...(request.stdin ? { stdin: true, hijack: true } : {}),
+      })) as Duplex;
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      this.#engine.docker.modem.demuxStream(stream, stdout, stderr);
+      const streamEnded = new Promise<void>((resolve) => {
+        const end = () => {
+          stdout.end();
+          stderr.end();
+          resolve();
+        };
+        stream.once('end', end);
+        stream.once('close', end);
+        stream.once('error', end);
+      });
+      const waited = (container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>).catch(
+        () => ({ StatusCode: -1 }),
+      );
+      if (this.#remote) await this.#putInputs(container, request.inputs ?? []);
+      await container.start().catch((error: unknown) => {
+        throw this.#startFailure(error, command, installHint);
+      });
+      return { container, stream, stdout, stderr, streamEnded, waited };
+    } catch (error) {
+      await this.#remove(container);
+      throw error;
+    }
+  }
+
+  async run(argv: readonly string[], options: ExecRunOptions = {}): Promise<RunResult> {
+    const [command] = argv;
+    if (command === undefined) throw new LabError('BAD_REQUEST', 'Empty command line.');
+    if (options.signal?.aborted) throw new LabError('CANCELLED', `${command} was cancelled.`);
+    const needsOutputs = this.#remote && (options.outputs ?? []).length > 0;
+    const launched = await this.#launch(
+      {
+        argv,
+        cwd: options.cwd,
+        env: options.env,
+        stdin: options.input !== undefined,
+        inputs: options.inputs ?? [],
+        outputs: options.outputs ?? [],
+        autoRemove: !needsOutputs,
+      },
+      options.installHint,
+    );
+    const { container, stream, stdout, stderr, streamEnded, waited } = launched;
+    const maxCapture = options.maxCaptureBytes ?? 4 * 1024 * 1024;
+    const captured: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
+    const capturedBytes = { stdout: 0, stderr: 0 };
+    const collect = (name: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      if (name === 'stdout' && options.stdoutFd !== undefined) {
+        writeSync(options.stdoutFd, chunk);
+        return;
+      }
+      options.onOutput?.(chunk, name);
+      if (capturedBytes[name] < maxCapture) {
+        captured[name].push(chunk);
+        capturedBytes[name] += chunk.length;
+      }
+    };
+    stdout.on('data', collect('stdout'));
+    stderr.on('data', collect('stderr'));
+    if (options.input !== undefined) stream.end(options.input);
+
+    let cancelled = false;
+    let timedOut = false;
+    const stop = () => void container.kill().catch(() => undefined);
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, options.timeoutMs);
+    try {
+      const { StatusCode } = await waited;
+      await streamEnded;
+      if (cancelled) throw new LabError('CANCELLED', `${command} was cancelled.`);
+      const stderrText = Buffer.concat(captured.stderr).toString('utf8');
+      // tini (PID 1) could not exec the tool: the image lacks it.
+      if (StatusCode === 127 && /\[FATAL tini \(\d+\)\] exec .* failed: No such file/.test(stderrText))
+        throw this.#startFailure(new Error('executable file not found'), command, options.installHint);
+      if (needsOutputs) await this.#getOutputs(container, options.outputs ?? []);
+      return {
+        exitCode: StatusCode,
+        signal: timedOut ? 'SIGKILL' : null,
+        timedOut,
+        stdout: Buffer.concat(captured.stdout).toString('utf8'),
+        stderr: stderrText,
+      };
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      await this.#remove(container);
+    }
+  }
+
+  async spawn(argv: readonly string[], options: ExecSpawnOptions = {}): Promise<LabProcess> {
+    return (await this.#spawn(argv, options)).process;
+  }
+
+  async #spawn(
+    argv: readonly string[],
+    options: ExecSpawnOptions,
+  ): Promise<{ process: LabProcess; container: Dockerode.Container }> {
+    const launched = await this.#launch(
+      {
+        argv,
+        cwd: options.cwd,
+        env: options.env,
+        stdin: options.stdin === true,
+        inputs: options.inputs ?? [],
+        outputs: options.outputs ?? [],
+        ports: options.ports,
+        devices: options.devices,
+        autoRemove: !(this.#remote && (options.outputs ?? []).length > 0),
+      },
+      options.installHint,
+    );
+    const { container, stream, stdout, stderr, streamEnded, waited } = launched;
+    let killed = false;
+    const exited = (async (): Promise<LabExit> => {
+      const { StatusCode } = await waited;
+      await streamEnded;
+      if (this.#remote && (options.outputs ?? []).length > 0)
+        await this.#getOutputs(container, options.outputs ?? []).catch(() => undefined);
+      await this.#remove(container);
+      return killed ? { exitCode: null, signal: 'SIGTERM' } : { exitCode: StatusCode, signal: null };
+    })();
+    const env = this.#env(options.env);
+    const labProcess: LabProcess = {
+      pid: null,
+      stdin: options.stdin ? stream : null,
+      stdout,
+      stderr,
+      wait: () => exited,
+      kill: () => {
+        if (killed) return;
+        killed = true;
+        // SIGTERM, then SIGKILL after 2 s: like terminateTree, for the whole container.
+        void container.stop({ t: 2 }).catch(() => undefined);
+      },
+      openTerminal: (termArgv, termOptions) =>
+        ExecTerminalSource.open(
+          container,
+          termArgv,
+          { ...termOptions, user: this.#userSpec, env: termOptions.env ? this.#env(termOptions.env) : env },
+          () => undefined,
+        ),
+    };
+    return { process: labProcess, container };
+  }
+
+  /** A terminal on its own: a keep-alive container, the program as an exec in it, stopped with it. */
+  async openTerminal(argv: readonly string[], options: ExecTerminalOptions): Promise<TerminalSource> {
+    const { process: keeper, container } = await this.#spawn(['tail', '-f', '/dev/null'], {
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      inputs: options.inputs ?? [],
+      outputs: options.outputs ?? [],
+    });
+    try {
+      const env = this.#env(options.env);
+      return await ExecTerminalSource.open(container, argv, { ...options, user: this.#userSpec, env }, () =>
+        keeper.kill(),
+      );
+    } catch (error) {
+      keeper.kill();
+      throw dockerError(error, `Opening a terminal for ${argv[0] ?? ''}`);
+    }
+  }
+
+  /**
+   * Removes the containers of this workspace left behind by kdlab processes that are gone (a crash,
+   * a kill -9); containers of live kdlab processes — another window, another test — are left alone.
+   */
+  async cleanupLeftovers(): Promise<string[]> {
+    return cleanupLeftovers(this.#engine, this.#workspace);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.#live].map((c) => this.#remove(c)));
+  }
+}
+
+function ownerAlive(owner: string | undefined): boolean {
+  if (!owner) return false;
+  const [host, pid] = owner.split(':');
+  if (host !== hostname()) return true; // another machine's: not ours to judge
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function cleanupLeftovers(engine: DockerEngineHandle, workspace: string): Promise<string[]> {
+  let list: Dockerode.ContainerInfo[];
+  try {
+    list = await engine.docker.listContainers({
+      all: true,
+      filters: { label: [`${kdlabLabel}=true`, `${workspaceLabel}=${workspace}`] },
+    });
+  } catch (error) {
+    throw dockerError(error, 'Listing kdlab containers');
+  }
+  const removed: string[] = [];
+  for (const info of list) {
+    if (ownerAlive(info.Labels[ownerLabel])) continue;
+    await engine.docker
+      .getContainer(info.Id)
+      .remove({ force: true })
+      .then(() => removed.push(info.Id))
+      .catch(() => undefined);
+  }
+  return removed;
+}

@@ -1,0 +1,93 @@
+// The host executor is the old direct path: same exit codes, output, errors and whole-tree cancel
+// as runCommand/spawnTree, and a pty terminal like the terminal service's.
+import { describe, expect, it } from 'vitest';
+import { HostExecutor, hostExecutor } from '../../electron/lab/exec/host-executor';
+import { runCommand } from '../../electron/lab/process';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('HostExecutor', () => {
+  it('identifies as the host and keeps cache keys unchanged', () => {
+    expect(hostExecutor.kind).toBe('host');
+    expect(hostExecutor.describe()).toBe('host');
+    expect(hostExecutor.cacheIdentity).toBeNull();
+    expect(hostExecutor.listenHost).toBe('127.0.0.1');
+  });
+
+  it('returns exactly what runCommand returns', async () => {
+    const argv = ['sh', '-c', 'echo out; echo err >&2; exit 7'];
+    const direct = await runCommand(argv);
+    const viaExecutor = await hostExecutor.run(argv, { inputs: ['/nonexistent'], outputs: ['/x'] });
+    expect(viaExecutor).toEqual(direct);
+    expect(viaExecutor).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
+    expect(await hostExecutor.run(['cat'], { input: 'piped' })).toMatchObject({ stdout: 'piped' });
+  });
+
+  it('reports a missing tool as TOOL_MISSING with the install hint', async () => {
+    await expect(
+      hostExecutor.run(['kdlab-no-such-tool'], { installHint: 'apt-get install -y nothing' }),
+    ).rejects.toMatchObject({ code: 'TOOL_MISSING', hint: 'apt-get install -y nothing' });
+    await expect(hostExecutor.spawn(['kdlab-no-such-tool'])).rejects.toMatchObject({ code: 'TOOL_MISSING' });
+    expect(await hostExecutor.which('sh')).toMatch(/\/sh$/);
+    expect(await hostExecutor.which('kdlab-no-such-tool')).toBeNull();
+  });
+
+  it('cancel kills the whole tree, grandchildren included', async () => {
+    const controller = new AbortController();
+    let grandchild = 0;
+    const running = hostExecutor.run(['sh', '-c', 'sleep 300 & echo $!; wait'], {
+      signal: controller.signal,
+      onOutput: (chunk) => (grandchild ||= Number(chunk.toString().trim())),
+    });
+    await until(() => grandchild > 0, 'the grandchild pid');
+    expect(alive(grandchild)).toBe(true);
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
+    await until(() => !alive(grandchild), 'the grandchild to die');
+  });
+
+  it('spawn: streams, stdin, wait, and kill takes the tree down', async () => {
+    const proc = await hostExecutor.spawn(['sh', '-c', 'sleep 300 & echo $!; cat'], { stdin: true });
+    let out = '';
+    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await until(() => /^\d+\n/.test(out), 'the pid line');
+    const grandchild = Number(out.split('\n')[0]);
+    proc.stdin!.write('echoed\n');
+    await until(() => out.includes('echoed'), 'cat');
+    expect(proc.pid).toBeGreaterThan(0);
+    proc.kill();
+    const exit = await proc.wait();
+    expect(exit.signal).toBe('SIGTERM');
+    await until(() => !alive(grandchild), 'the grandchild to die');
+  });
+
+  it('spawn: the exit status of a process that ends on its own', async () => {
+    const proc = await new HostExecutor().spawn(['sh', '-c', 'exit 5']);
+    expect(await proc.wait()).toEqual({ exitCode: 5, signal: null });
+  });
+
+  it('openTerminal runs under a pty with the asked size', async () => {
+    const term = await hostExecutor.openTerminal(['sh', '-c', 'stty size; tty'], { cols: 101, rows: 33 });
+    let text = '';
+    term.onData((c) => (text += typeof c === 'string' ? c : Buffer.from(c).toString()));
+    const exit = await new Promise<number | null>((resolve) => term.onExit((e) => resolve(e.exitCode)));
+    await until(() => text.includes('/dev/pts'), 'the output');
+    expect(text).toContain('33 101');
+    expect(exit).toBe(0);
+  });
+});
