@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecipeCatalog, parseRecipe, recipeFile } from '../../electron/lab/recipes/recipe-loader';
 import { evaluateCheck, factAt, sameAnswer } from '../../electron/lab/recipes/recipe-runner';
+import { renderInit, renderSysctls } from '../../electron/lab/image/init-templates';
 import { appRoot } from '../helpers/build';
 
 const minimal = (extra = '') => `id: demo
@@ -76,6 +77,120 @@ describe('recipe format', () => {
     expect(() => parseRecipe(minimal('image: { init: { script: ../secret.sh } }\n'), '/x.yaml')).toThrow(
       /image\.init/,
     );
+  });
+});
+
+describe('programs, sysctls and the segfault step', () => {
+  const programs = `programs:
+  - name: libkdlab.so
+    kind: shared
+    sources: [src/libkdlab.c]
+    path: /usr/lib/libkdlab.so
+  - name: init
+    sources: [src/init.c]
+    link: [libkdlab.so]
+    cflags: [-O1]
+    path: /sbin/init
+`;
+
+  it('reads programs with their defaults', () => {
+    const recipe = parseRecipe(minimal(programs), '/r/demo/recipe.yaml');
+    expect(recipe.programs).toEqual([
+      {
+        name: 'libkdlab.so',
+        kind: 'shared',
+        sources: ['src/libkdlab.c'],
+        link: [],
+        cflags: [],
+        path: '/usr/lib/libkdlab.so',
+      },
+      {
+        name: 'init',
+        kind: 'executable',
+        sources: ['src/init.c'],
+        link: ['libkdlab.so'],
+        cflags: ['-O1'],
+        path: '/sbin/init',
+      },
+    ]);
+    expect(parseRecipe(minimal(), '/r/demo/recipe.yaml').programs).toEqual([]);
+  });
+
+  it('refuses links to unknown or later libraries, escaping sources, /init, and flags that are not flags', () => {
+    const parse = (text: string) => () => parseRecipe(minimal(text), '/r/demo/recipe.yaml');
+    // The executable first: the library it links is listed after it.
+    const reordered = `programs:
+  - { name: init, sources: [init.c], link: [libkdlab.so], path: /sbin/init }
+  - { name: libkdlab.so, kind: shared, sources: [libkdlab.c], path: /usr/lib/libkdlab.so }
+`;
+    expect(parse(reordered)).toThrow(
+      /^\/r\/demo\/recipe\.yaml:7:\d+: programs\.0\.link\.0: libkdlab\.so is not a shared program listed before init$/m,
+    );
+    expect(parse(programs.replace('src/init.c', '../../init.c'))).toThrow(/programs\.1\.sources\.0: /);
+    expect(parse(programs.replace('src/init.c', 'src/init.o'))).toThrow(
+      /programs\.1\.sources\.0: a \.c file/,
+    );
+    expect(parse(programs.replace('/sbin/init', '/init'))).toThrow(/programs\.1\.path: not \/init/);
+    expect(parse(programs.replace('/sbin/init', '/sbin/../init'))).toThrow(/programs\.1\.path/);
+    expect(parse(programs.replace('-O1', '-O1; rm -rf /'))).toThrow(
+      /programs\.1\.cflags\.0: a compiler flag/,
+    );
+  });
+
+  const capture = (sysctl: string) => `  - id: capture
+    do: capture
+    trigger: { module: kdlab_soft_lockup.ko }
+    ${sysctl}
+    title: { en: C, zh-CN: 抓 }
+    explain: { en: C, zh-CN: 抓 }
+  - id: locate
+    do: segfault
+    title: { en: L, zh-CN: 定位 }
+    explain: { en: L, zh-CN: 定位 }
+`;
+
+  it('reads capture sysctls and the segfault step, refusing names and values a shell would misread', () => {
+    const recipe = parseRecipe(
+      minimal() + capture('sysctl: { kernel.softlockup_panic: 1, kernel.watchdog_thresh: "3" }'),
+      '/r/demo/recipe.yaml',
+    );
+    expect(recipe.steps[1]).toMatchObject({
+      do: 'capture',
+      sysctl: { 'kernel.softlockup_panic': 1, 'kernel.watchdog_thresh': '3' },
+    });
+    expect(recipe.steps[2]).toMatchObject({ do: 'segfault', expect: [] });
+    expect(parseRecipe(minimal() + capture(''), '/r/demo/recipe.yaml').steps[1]).toMatchObject({
+      sysctl: {},
+    });
+    expect(() => parseRecipe(minimal() + capture('sysctl: { "../../etc/passwd": 1 }'), '/r.yaml')).toThrow(
+      /^\/r\.yaml:14:\d+: steps\.1\.sysctl\.\.\.\/\.\.\/etc\/passwd: a sysctl name/m,
+    );
+    expect(() =>
+      parseRecipe(minimal() + capture('sysctl: { kernel.panic: "1; reboot" }'), '/r.yaml'),
+    ).toThrow(/steps\.1\.sysctl\.kernel\.panic: a plain sysctl value/);
+  });
+
+  it('renders sysctls before the trigger of the armed init, and refuses unsafe ones there too', () => {
+    const init = renderInit({
+      kind: 'kdump-armed',
+      trigger: { kind: 'module', file: 'kdlab_soft_lockup.ko' },
+      captureAppend: 'console=ttyS0',
+      sysctl: { 'kernel.softlockup_panic': '1', 'kernel.watchdog_thresh': '3' },
+    });
+    const lines = init.split('\n');
+    const sysctlAt = lines.findIndex((l) => l.startsWith('echo 1 > /proc/sys/kernel/softlockup_panic && '));
+    expect(sysctlAt).toBeGreaterThan(0);
+    expect(lines[sysctlAt + 1]).toMatch(
+      /^echo 3 > \/proc\/sys\/kernel\/watchdog_thresh && .*KDLAB-SYSCTL-FAILED: kernel\.watchdog_thresh"$/,
+    );
+    expect(lines.findIndex((l) => l.startsWith('insmod /lib/modules/kdlab_soft_lockup.ko'))).toBeGreaterThan(
+      sysctlAt,
+    );
+    expect(renderSysctls({ 'net.ipv4.ip_forward': '0' })).toBe(
+      'echo 0 > /proc/sys/net/ipv4/ip_forward && echo "kdlab: sysctl net.ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)" || echo "KDLAB-SYSCTL-FAILED: net.ipv4.ip_forward"\n',
+    );
+    expect(() => renderSysctls({ 'kernel.panic': '$(reboot)' })).toThrow(/not a plain sysctl name and value/);
+    expect(() => renderSysctls({ 'kernel/../x': '1' })).toThrow(/not a plain sysctl name and value/);
   });
 });
 

@@ -1,4 +1,5 @@
 // /init scripts for lab images. Each prints markers kdlab watches on the serial console.
+import { LabError } from '../../common/errors';
 
 export const initMarker = 'KDLAB-INIT-READY';
 
@@ -38,9 +39,28 @@ export type InitTemplate =
   | { kind: 'sysrq-crash' }
   | { kind: 'exit'; code: number }
   | { kind: 'capture'; target: 'virtio-disk' | '9p'; dumpLevel: number }
-  /** Loads the capture kernel with kexec -p, then crashes the way the lab asks. */
-  | { kind: 'kdump-armed'; trigger: CrashTrigger; captureAppend: string }
+  /**
+   * Loads the capture kernel with kexec -p, sets the sysctls (e.g. kernel.softlockup_panic=1, so a
+   * hang becomes a panic kdump can capture), then crashes the way the lab asks.
+   */
+  | { kind: 'kdump-armed'; trigger: CrashTrigger; captureAppend: string; sysctl?: Record<string, string> }
   | { kind: 'script'; text: string };
+
+/** `echo VALUE > /proc/sys/NAME/WITH/SLASHES` lines; names and values are checked, as they land in a shell script. */
+export function renderSysctls(sysctl: Record<string, string>): string {
+  return Object.entries(sysctl)
+    .map(([name, value]) => {
+      if (!/^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$/.test(name) || !/^[\w.:-]+$/.test(value))
+        throw new LabError(
+          'BAD_REQUEST',
+          `sysctl ${JSON.stringify(name)} = ${JSON.stringify(value)} is not a plain sysctl name and value.`,
+          'Use names like kernel.softlockup_panic and values like 1.',
+        );
+      const file = `/proc/sys/${name.replaceAll('.', '/')}`;
+      return `echo ${value} > ${file} && echo "kdlab: sysctl ${name}=$(cat ${file})" || echo "KDLAB-SYSCTL-FAILED: ${name}"\n`;
+    })
+    .join('');
+}
 
 export function renderInit(template: InitTemplate): string {
   switch (template.kind) {
@@ -87,7 +107,7 @@ else
   echo KDLAB-KDUMP-LOAD-FAILED
 fi
 echo ${initMarker}
-${renderTrigger(template.trigger)}`;
+${renderSysctls(template.sysctl ?? {})}${renderTrigger(template.trigger)}`;
     case 'script':
       return template.text;
   }

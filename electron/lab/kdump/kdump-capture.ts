@@ -24,6 +24,8 @@ export interface CaptureSpec {
   /** Override the advisor (e.g. the "crashkernel too small" lab). */
   crashkernelMiB?: number;
   modules?: string[];
+  /** Set in the crashing kernel before the trigger, e.g. { 'kernel.softlockup_panic': '1' }. */
+  sysctl?: Record<string, string>;
   timeoutMs?: number;
   /** Where the capture kernel writes the dump: an ext4 virtio disk (default) or a 9p share of a host folder. */
   target?: 'virtio-disk' | '9p';
@@ -64,7 +66,12 @@ export class KdumpCapture {
     const captureAppend = 'console=ttyS0,115200 irqpoll nr_cpus=1 reset_devices panic=-1 kdlab_capture=1';
     const lab = await this.#images.buildInitramfs(
       {
-        init: { kind: 'kdump-armed', trigger: spec.trigger, captureAppend },
+        init: {
+          kind: 'kdump-armed',
+          trigger: spec.trigger,
+          captureAppend,
+          ...(spec.sysctl ? { sysctl: spec.sysctl } : {}),
+        },
         binaries: ['/usr/sbin/kexec'],
         ...(spec.modules ? { modules: spec.modules } : {}),
         files: [

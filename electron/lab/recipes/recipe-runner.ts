@@ -3,14 +3,18 @@
 // questions are right when they match the run's own facts. State is saved after every step, so a
 // closed app resumes where it stopped; finished build/capture steps reuse cached artifacts.
 import { readFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { LabError, toErrorData } from '../../common/errors';
 import type { LabErrorData } from '../../common/errors';
 import { decodeText } from '../analyze/decoder';
+import type { DecodedReport } from '../analyze/decoder';
+import { locateUserFault } from '../analyze/user-fault';
 import { runGdbBatch } from '../gdb/gdb-session';
 import { ImageBuilder } from '../image/initramfs';
 import type { InitramfsImage } from '../image/initramfs';
 import type { InitTemplate } from '../image/init-templates';
+import { ProgramBuilder } from '../image/programs';
+import type { BuiltProgram } from '../image/programs';
 import { subProgress } from '../jobs';
 import type { Progress } from '../jobs';
 import { KdumpCapture } from '../kdump/kdump-capture';
@@ -176,6 +180,7 @@ export class RecipeRunner {
     let kernel: KernelArtifacts | null = null;
     let image: InitramfsImage | null = null;
     const modules: string[] = [];
+    let programs: BuiltProgram[] | null = null;
     let vm: RunningVm | null = null;
     const ensureKernel = async (p: Progress) => {
       if (kernel) return kernel;
@@ -239,6 +244,23 @@ export class RecipeRunner {
       }
       return modules;
     };
+    const ensurePrograms = async (p: Progress) => {
+      if (programs) return programs;
+      const specs = [];
+      for (const program of recipe.programs)
+        specs.push({
+          ...program,
+          sources: await Promise.all(program.sources.map((rel) => recipeFile(loaded, rel))),
+        });
+      programs = await new ProgramBuilder(this.workspace).build(specs, p, signal);
+      facts.programs = programs.map((b) => ({
+        name: b.name,
+        path: b.path,
+        file: b.file,
+        libraries: b.libraries,
+      }));
+      return programs;
+    };
     const ensureImage = async (p: Progress) => {
       if (image) return image;
       const k = await ensureKernel(p);
@@ -251,12 +273,16 @@ export class RecipeRunner {
             : 'exit' in init
               ? { kind: 'exit', code: init.exit }
               : { kind: 'script', text: await readFile(await recipeFile(loaded, init.script), 'utf8') };
+      const built = await ensurePrograms(p);
       image = await this.#images.buildInitramfs(
         {
           init: template,
           omitInit: recipe.image.omitInit,
           allowBroken: recipe.image.omitInit,
           modules: await ensureModules(p),
+          files: built.map((b) => ({ source: b.file, path: b.path, mode: 0o755 })),
+          // Their libraries at the host's paths, with the loader: what ldd listed on the host.
+          binaries: [...new Set(built.flatMap((b) => b.libraries))],
         },
         k.genInitCpio,
         signal,
@@ -291,6 +317,7 @@ export class RecipeRunner {
             case 'build':
               await ensureKernel(p);
               await ensureModules(p);
+              await ensurePrograms(p);
               break;
             case 'image':
               await ensureImage(p);
@@ -356,6 +383,13 @@ export class RecipeRunner {
                     kernel: k,
                     trigger,
                     ...(step.crashkernelMiB ? { crashkernelMiB: step.crashkernelMiB } : {}),
+                    ...(Object.keys(step.sysctl).length
+                      ? {
+                          sysctl: Object.fromEntries(
+                            Object.entries(step.sysctl).map(([k, v]) => [k, String(v)]),
+                          ),
+                        }
+                      : {}),
                     ...((await ensureModules(p)).length ? { modules } : {}),
                   },
                   p,
@@ -404,6 +438,33 @@ export class RecipeRunner {
               facts.reports = reports;
               facts.decoded = reports[0] ?? null;
               output = reports.map((r) => `${r.kind}: ${r.title}\n${r.explanation.summary}`).join('\n\n');
+              break;
+            }
+            case 'segfault': {
+              const reports =
+                (facts.reports as DecodedReport[] | undefined) ?? decodeText(factText(facts.console));
+              const fault = reports.find((r) => r.userSegfault)?.userSegfault;
+              if (!fault)
+                throw new LabError(
+                  'NOT_FOUND',
+                  'The console shows no "segfault at … ip … in OBJECT[BASE+SIZE]" line.',
+                  'The guest must run the faulting program first (a boot step that waits for the panic).',
+                );
+              const built = await ensurePrograms(p);
+              const program = built.find((b) => b.name === fault.object || basename(b.path) === fault.object);
+              if (!program)
+                throw new LabError(
+                  'NOT_FOUND',
+                  `The fault is in ${fault.object ?? 'an unnamed mapping'}, which is not one of this recipe's programs (${built.map((b) => b.name).join(', ') || 'none'}).`,
+                  'Only programs the recipe builds have a host copy with debug info to read.',
+                );
+              const located = await locateUserFault(fault, program.file, signal);
+              facts.segfault = located;
+              output = [
+                `${located.object}: ip ${located.ip} − base ${located.base} = offset ${located.offset} → address ${located.address} in the file`,
+                `${located.function ?? '??'} at ${located.sourceFile ?? '??'}:${located.line ?? '?'}${located.sourceText ? `: ${located.sourceText}` : ''}`,
+                located.disassembly,
+              ].join('\n');
               break;
             }
             case 'question': {

@@ -77,12 +77,34 @@ export const stepSchema = z.discriminatedUnion('do', [
         z.object({ module: z.string().regex(/^[\w.-]+\.ko$/) }).strict(),
       ]),
       crashkernelMiB: z.number().int().min(8).max(4096).optional(),
+      /** Written to /proc/sys before the trigger, e.g. kernel.softlockup_panic: 1 (a hang becomes a panic). */
+      sysctl: z
+        .record(
+          z.string(),
+          z.union([z.number().int(), z.string().regex(/^[\w.:-]+$/, 'a plain sysctl value')]),
+        )
+        // Keys checked here rather than by the record, so the error names the problem, not "Invalid key".
+        .superRefine((sysctls, ctx) => {
+          for (const name of Object.keys(sysctls))
+            if (!/^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$/.test(name))
+              ctx.addIssue({
+                code: 'custom',
+                path: [name],
+                message: 'a sysctl name such as kernel.softlockup_panic',
+              });
+        })
+        .default({}),
       /** Expect kexec -p to fail (the too-small crashkernel lab): the error becomes the fact `captureError`. */
       expectFailure: z.boolean().default(false),
     })
     .strict(),
   z.object({ ...stepBase, do: z.literal('crash'), commands: z.array(z.string().min(1)).min(1) }).strict(),
   z.object({ ...stepBase, do: z.literal('gdb'), commands: z.array(z.string().min(1)).min(1) }).strict(),
+  /**
+   * Finds the decoded user segfault (`… segfault at … ip … in OBJ[BASE+SIZE]`) in the host copy of
+   * the recipe's program OBJ: `segfault.{offset,address,function,sourceFile,line,instruction,…}`.
+   */
+  z.object({ ...stepBase, do: z.literal('segfault') }).strict(),
   /** Decodes the console log of the last run into `decoded` (the first report) and `reports`. */
   z.object({ ...stepBase, do: z.literal('decode') }).strict(),
   z
@@ -119,6 +141,25 @@ export const recipeSchema = z
       }),
     /** Module source folders inside the recipe folder, or `lab:NAME` for lab-images/modules/NAME; built with make M=. */
     modules: z.array(z.union([relPath, z.string().regex(/^lab:[a-z0-9-]+$/)])).default([]),
+    /** User programs compiled with the host's gcc (-g kept) and put in the image with their libraries. */
+    programs: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[\w][\w.+-]*$/, 'a file name such as libkdlab.so'),
+            kind: z.enum(['executable', 'shared']).default('executable'),
+            sources: z.array(relPath.refine((p) => p.endsWith('.c'), 'a .c file')).min(1),
+            /** Shared programs listed before this one that it links against. */
+            link: z.array(z.string()).default([]),
+            cflags: z.array(z.string().regex(/^-[\w=.,+-]+$/, 'a compiler flag such as -O1')).default([]),
+            path: z
+              .string()
+              .regex(/^(\/[\w.+-]+)+$/, 'an absolute path in the image')
+              .refine((p) => !p.split('/').includes('..') && p !== '/init', 'not /init (use image.init)'),
+          })
+          .strict(),
+      )
+      .default([]),
     image: z
       .object({ init: initSchema.default('shell'), omitInit: z.boolean().default(false) })
       .strict()
@@ -136,6 +177,18 @@ export const recipeSchema = z
   })
   .strict()
   .superRefine((recipe, ctx) => {
+    const shared = new Set<string>();
+    recipe.programs.forEach((program, i) => {
+      program.link.forEach((lib, j) => {
+        if (!shared.has(lib))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['programs', i, 'link', j],
+            message: `${lib} is not a shared program listed before ${program.name}`,
+          });
+      });
+      if (program.kind === 'shared') shared.add(program.name);
+    });
     const ids = new Set<string>();
     recipe.steps.forEach((s, i) => {
       if (ids.has(s.id))

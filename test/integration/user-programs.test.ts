@@ -1,0 +1,123 @@
+// Seed 000's programs compiled by the host's gcc (cached, -g kept), run on the host under gdb to get
+// a real fault (ip, and the library mapping holding it), then located from the kernel-style
+// segfault line alone: offset, function, source line, faulting instruction.
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeText } from '../../electron/lab/analyze/decoder';
+import { locateUserFault } from '../../electron/lab/analyze/user-fault';
+import type { Progress } from '../../electron/lab/jobs';
+import { ProgramBuilder } from '../../electron/lab/image/programs';
+import type { BuiltProgram, ProgramSpec } from '../../electron/lab/image/programs';
+import { runCommand } from '../../electron/lab/process';
+import { Workspace } from '../../electron/lab/workspace';
+import { appRoot } from '../helpers/build';
+import { makeTempDir } from '../helpers/temp';
+
+const src = join(appRoot, 'recipes', 'init-segfault-lib', 'src');
+const specs: ProgramSpec[] = [
+  {
+    name: 'libkdlab.so',
+    kind: 'shared',
+    sources: [join(src, 'libkdlab.c')],
+    link: [],
+    cflags: ['-O1'],
+    path: '/usr/lib/libkdlab.so',
+  },
+  {
+    name: 'init',
+    kind: 'executable',
+    sources: [join(src, 'init.c')],
+    link: ['libkdlab.so'],
+    cflags: ['-O1'],
+    path: '/sbin/init',
+  },
+];
+const progress: Progress = { report: () => undefined, log: () => undefined };
+
+let root: string;
+let builder: ProgramBuilder;
+let built: BuiltProgram[];
+
+beforeAll(async () => {
+  root = await makeTempDir();
+  builder = new ProgramBuilder(await Workspace.open(root));
+  built = await builder.build(specs, progress);
+}, 120_000);
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('user programs', () => {
+  it('compiles the library and the program linked to it, then hits the cache', async () => {
+    expect(built.map((b) => [b.name, b.path, b.cacheHit])).toEqual([
+      ['libkdlab.so', '/usr/lib/libkdlab.so', false],
+      ['init', '/sbin/init', false],
+    ]);
+    const init = built[1]!;
+    expect((await runCommand(['readelf', '-d', init.file])).stdout).toMatch(/NEEDED.*\[libkdlab\.so\]/);
+    // The host libraries it loads, the loader included; the list's own library is not a host file.
+    expect(init.libraries.some((l) => l.endsWith('/libc.so.6'))).toBe(true);
+    expect(init.libraries.some((l) => /ld-linux-x86-64\.so\.2$/.test(l))).toBe(true);
+    expect(init.libraries.some((l) => l.includes('libkdlab'))).toBe(false);
+    expect((await runCommand(['readelf', '-S', init.file])).stdout).toMatch(/\.debug_info/);
+    const again = await builder.build(specs, progress);
+    expect(again.map((b) => [b.file, b.cacheHit])).toEqual(built.map((b) => [b.file, true]));
+  });
+
+  it('reports a compile error with the file and line, and caches nothing', async () => {
+    const bad = join(root, 'bad.c');
+    await writeFile(bad, 'int main(void)\n{\n\treturn missing;\n}\n');
+    const broken = [{ ...specs[1]!, name: 'bad', sources: [bad], link: [] }];
+    await expect(builder.build(broken, progress)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(
+        /gcc could not build bad:\n.*bad\.c:3:\d+: error: .missing. undeclared/,
+      ) as unknown,
+    });
+    await expect(builder.build(broken, progress)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it('locates a real fault of the program from the kernel-style segfault line', async () => {
+    const [lib, init] = built;
+    const gdb = await runCommand(
+      [
+        'gdb',
+        '-q',
+        '-batch',
+        '-ex',
+        'run',
+        '-ex',
+        'p/x $pc',
+        '-ex',
+        'p/x $sp',
+        '-ex',
+        'info proc mappings',
+        init!.file,
+      ],
+      { env: { ...process.env, LD_LIBRARY_PATH: join(lib!.file, '..') }, timeoutMs: 60_000 },
+    );
+    expect(gdb.stdout).toMatch(/SIGSEGV/);
+    const pc = /^\$1 = (0x[0-9a-f]+)$/m.exec(gdb.stdout)![1]!;
+    const sp = /^\$2 = (0x[0-9a-f]+)$/m.exec(gdb.stdout)![1]!;
+    // The r-xp mapping of libkdlab.so, as the kernel prints it: [start+size].
+    const mapping = new RegExp(
+      `^\\s*(0x[0-9a-f]+)\\s+0x[0-9a-f]+\\s+(0x[0-9a-f]+)\\s+0x[0-9a-f]+\\s+r-xp\\s+${lib!.file}$`,
+      'm',
+    ).exec(gdb.stdout)!;
+    const hex = (v: string) => BigInt(v).toString(16);
+    const line = `init[1]: segfault at 18 ip ${hex(pc).padStart(16, '0')} sp ${hex(sp).padStart(16, '0')} error 4 in libkdlab.so[${hex(mapping[1]!)}+${hex(mapping[2]!)}] likely on CPU 0 (core 0, socket 0)\n`;
+    const segfault = decodeText(line)[0]!.userSegfault!;
+    const located = await locateUserFault(segfault, lib!.file);
+    expect(located.offset).toBe(`0x${(BigInt(pc) - BigInt(mapping[1]!)).toString(16)}`);
+    expect(located).toMatchObject({
+      object: 'libkdlab.so',
+      faultAddress: '0x18',
+      function: 'kdlab_print_err_msg',
+      sourceFile: join(src, 'libkdlab.c'),
+      sourceText: 'if (g_dbg_zone->flags & 2)',
+    });
+    // gdb's own answer for the line agrees with addr2line's.
+    expect(gdb.stdout).toContain(`libkdlab.c:${located.line}`);
+    expect(located.instruction).toMatch(/0x18\(%r\w+\)/);
+    expect(located.disassembly).toMatch(new RegExp(`^=> ${located.address.slice(2)}:`, 'm'));
+  });
+});
