@@ -207,6 +207,8 @@ export function isApiMethod(value: unknown): value is ApiMethod {
 export interface LabTransport {
   invoke(method: ApiMethod, args: unknown): Promise<Result<unknown>>;
   on<E extends LabEventName>(event: E, listener: (payload: LabEvents[E]) => void): () => void;
+  /** Electron only: where a dropped or chosen File is on disk (the web mode uploads it instead). */
+  pathForFile?(file: File): string;
 }
 
 /** The typed API the renderer and the CLI use; failures are thrown as LabError. */

@@ -7,6 +7,7 @@ import type { LabBackend, LabBackendOptions } from '../lab/lab-backend';
 import type { TerminalService } from '../lab/terminals/terminal-service';
 import { registerIpcApi, webContentsClient } from './ipc';
 import { installAppMenu } from './menu';
+import { OpenedFiles, filesFromArgv } from './open-files';
 import { watchJobs } from './notifications';
 import { labSchemePrivileges, registerLabProtocol } from './protocol';
 import { installPermissionHandlers, installSecurityHandlers } from './security';
@@ -24,6 +25,9 @@ export interface StartAppOptions {
   platform?: NodeJS.Platform;
   /** How long quitting waits for the back end to stop its jobs and terminals. */
   disposeTimeoutMs?: number;
+  /** The command line (kdlab's own files in it are opened); process.argv and cwd by default. */
+  argv?: readonly string[];
+  cwd?: string;
 }
 
 /**
@@ -80,6 +84,20 @@ export function startApp(options: StartAppOptions): void {
 
   installSecurityHandlers();
 
+  // Files opened from the OS reach the page as app.command events once it has loaded.
+  const opened = new OpenedFiles((command) => {
+    if (mainWindow && !mainWindow.isDestroyed())
+      webContentsClient(mainWindow.webContents).emit('app.command', command);
+  });
+  let reopenWindow: (() => void) | null = null;
+  // macOS: also sent before `ready` when the app is launched by opening a file.
+  app.on('open-file', (event, path) => {
+    event.preventDefault();
+    if (opened.open(path)) reopenWindow?.();
+  });
+  for (const file of filesFromArgv(options.argv ?? process.argv, options.cwd ?? process.cwd()))
+    opened.open(file);
+
   const focusWindow = (win: BrowserWindow): void => {
     if (win.isMinimized()) win.restore();
     win.show();
@@ -98,7 +116,10 @@ export function startApp(options: StartAppOptions): void {
     trustedContents.add(contentsId);
     const detach = lab.events.attach(client);
     mainWindow = win;
+    win.webContents.on('did-start-loading', () => opened.notReady());
+    win.webContents.on('did-finish-load', () => opened.ready());
     win.on('closed', () => {
+      opened.notReady();
       trustedContents.delete(contentsId);
       detach();
       lab.terminals.closeAllOf(client.clientId);
@@ -133,7 +154,12 @@ export function startApp(options: StartAppOptions): void {
       if (mainWindow && !mainWindow.isDestroyed()) focusWindow(mainWindow);
       else if (!stopping) openWindow(lab, paths);
     };
-    app.on('second-instance', reopen);
+    reopenWindow = reopen;
+    // A second `kdlab FILE` hands its command line over and quits: open its files here.
+    app.on('second-instance', (_event, argv, workingDirectory) => {
+      for (const file of filesFromArgv(argv, workingDirectory)) opened.open(file);
+      reopen();
+    });
     app.on('activate', reopen);
     openWindow(lab, paths);
     return lab;

@@ -73,7 +73,7 @@ const filters = {
   log: [{ name: 'Console logs', extensions: ['log', 'txt', 'dmesg'] }],
   vmcore: [{ name: 'vmcores', extensions: ['*'] }],
   config: [{ name: 'Kernel configs', extensions: ['config', '*'] }],
-  pack: [{ name: 'kdlab lab packs', extensions: ['gz', 'tgz', 'kdlab'] }],
+  pack: [{ name: 'kdlab lab packs', extensions: ['kdlab-pack', 'gz', 'tgz'] }],
 };
 
 /** Logs are read here (up to 3 MiB, what the decoder API takes in one message); other files go by path. */

@@ -24,7 +24,7 @@ function isEventMessage(value: unknown): value is { event: string; payload: unkn
   );
 }
 
-export function createTransport(ipc: IpcRendererLike): LabTransport {
+export function createTransport(ipc: IpcRendererLike, pathForFile?: (file: File) => string): LabTransport {
   // One IPC listener for all subscriptions (no MaxListeners warnings with many terminals).
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   let attached = false;
@@ -42,6 +42,9 @@ export function createTransport(ipc: IpcRendererLike): LabTransport {
   };
 
   return {
+    // Only the path crosses (the page already holds the File); '' when it has none (e.g. a blob).
+    ...(pathForFile ? { pathForFile: (file: File) => pathForFile(file) } : {}),
+
     async invoke(method: ApiMethod, args: unknown): Promise<Result<unknown>> {
       try {
         return (await ipc.invoke(ipcChannels.invoke, method, args)) as Result<unknown>;

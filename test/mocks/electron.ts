@@ -595,6 +595,14 @@ export const dialog = {
   },
 };
 
+export const webUtils = {
+  /** Test hook: the paths of Files "dropped" in the page (what Electron knows from the drag). */
+  paths: new WeakMap<object, string>(),
+  getPathForFile(file: object): string {
+    return webUtils.paths.get(file) ?? '';
+  },
+};
+
 export class MockNotification extends EventEmitter {
   static supported = true;
   static readonly instances: MockNotification[] = [];
@@ -662,4 +670,5 @@ export default {
   screen,
   session,
   shell,
+  webUtils,
 };

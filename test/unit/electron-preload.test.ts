@@ -5,7 +5,7 @@ import { createLabApi } from '../../electron/common/client';
 import { LabError } from '../../electron/common/errors';
 import type { JobInfo } from '../../electron/common/types';
 import { createTransport } from '../../electron/preload/transport';
-import { contextBridge, ipcRenderer, resetElectronMock } from '../mocks/electron';
+import { contextBridge, ipcRenderer, resetElectronMock, webUtils } from '../mocks/electron';
 
 beforeEach(() => {
   resetElectronMock();
@@ -25,11 +25,16 @@ const job: JobInfo = {
 };
 
 describe('preload', () => {
-  it('exposes exactly one object, window.lab, with only invoke and on', async () => {
+  it('exposes exactly one object, window.lab, with only invoke, on and pathForFile', async () => {
     await import('../../electron/preload/preload');
     expect([...contextBridge.exposed.keys()]).toEqual(['lab']);
     const lab = contextBridge.exposed.get('lab') as Record<string, unknown>;
-    expect(Object.keys(lab).sort()).toEqual(['invoke', 'on']);
+    expect(Object.keys(lab).sort()).toEqual(['invoke', 'on', 'pathForFile']);
+    // A dropped file's path comes from webUtils (File.path is gone since Electron 32).
+    const dropped = new File(['x'], 'vmcore');
+    webUtils.paths.set(dropped, '/var/crash/vmcore');
+    expect((lab.pathForFile as (f: File) => string)(dropped)).toBe('/var/crash/vmcore');
+    expect((lab.pathForFile as (f: File) => string)(new File(['x'], 'blob'))).toBe('');
     expect(typeof lab.invoke).toBe('function');
     // Nothing that leads back to ipcRenderer.
     expect(Object.values(lab)).not.toContain(ipcRenderer);
