@@ -2,12 +2,14 @@
 import type { Command } from '../command';
 import { analyzeCommand } from './analyze';
 import { decodeCommand } from './decode';
+import { dockerCommands } from './docker';
 import { pipelineCommands } from './pipeline';
 import { recipeCommands } from './recipes';
 
 export const extraCommands: Record<string, Command> = {
   ...pipelineCommands,
   ...recipeCommands,
+  ...dockerCommands,
   decode: decodeCommand,
   analyze: analyzeCommand,
 };
