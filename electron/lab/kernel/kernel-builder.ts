@@ -9,8 +9,9 @@ import { basename, join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { LabError } from '../../common/errors';
 import type { Progress } from '../jobs';
-import { runCommand } from '../process';
-import type { RunOptions } from '../process';
+import type { ExecRunOptions, Executor } from '../exec/executor';
+import { ranWhere } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
 import type { Workspace } from '../workspace';
 import { cacheKey, writeJsonAtomic } from '../workspace';
 import { BuildProgressTracker } from './build-progress';
@@ -55,6 +56,10 @@ export interface KernelManifest {
   /** Where the wall time went: configuration (kconfig + verification), make, collecting artifacts. */
   phaseSeconds?: { configure: number; make: number; collect: number };
   verification: ConfigVerification;
+  /** Where make ran ("host", or the Docker image and engine). */
+  executor?: string;
+  /** The kept O= folder (module builds need it); absent in manifests made before executors. */
+  buildDir?: string;
 }
 
 export interface KernelArtifacts {
@@ -84,9 +89,9 @@ function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-async function toolVersion(argv: string[]): Promise<string> {
+async function toolVersion(argv: string[], executor: Executor): Promise<string> {
   try {
-    const r = await runCommand(argv, { timeoutMs: 10_000 });
+    const r = await executor.run(argv, { timeoutMs: 10_000 });
     return (r.stdout || r.stderr).split('\n')[0]?.trim() ?? 'unknown';
   } catch {
     return 'missing';
@@ -94,9 +99,9 @@ async function toolVersion(argv: string[]): Promise<string> {
 }
 
 /** The GNU build id from the ELF notes, via readelf (binutils is part of the toolchain). */
-export async function readBuildId(elf: string): Promise<string | null> {
+export async function readBuildId(elf: string, executor: Executor = hostExecutor): Promise<string | null> {
   try {
-    const r = await runCommand(['readelf', '-n', elf], { timeoutMs: 30_000 });
+    const r = await executor.run(['readelf', '-n', elf], { timeoutMs: 30_000 });
     return /Build ID: ([0-9a-f]+)/.exec(r.stdout)?.[1] ?? null;
   } catch {
     return null;
@@ -126,17 +131,22 @@ export class KernelBuilder {
   constructor(
     private readonly workspace: Workspace,
     private readonly fragmentsDir: string,
+    private readonly executor: Executor = hostExecutor,
   ) {}
 
   buildDirFor(sourceHash: string, base: ConfigBase): string {
-    return kernelBuildDir(this.workspace, sourceHash, baseName(base));
+    const dir = kernelBuildDir(this.workspace, sourceHash, baseName(base));
+    // A container build gets its own O= folder: objects of another toolchain are never reused.
+    const id = this.executor.cacheIdentity;
+    return id ? `${dir}-${id.replace(/^docker:(sha256:)?/, 'docker-').slice(0, 19)}` : dir;
   }
 
   async build(spec: KernelBuildSpec, progress: Progress, signal: AbortSignal): Promise<KernelArtifacts> {
     const log = (text: string) => progress.log(text);
-    const run = async (argv: string[], options: RunOptions = {}) => {
+    const executor = this.executor;
+    const run = async (argv: string[], options: ExecRunOptions = {}) => {
       log(`$ ${argv.join(' ')}\n`);
-      const result = await runCommand(argv, {
+      const result = await executor.run(argv, {
         signal,
         installHint: 'apt-get install -y build-essential flex bison bc libelf-dev libssl-dev dwarves',
         onOutput: (chunk) => log(chunk.toString('utf8')),
@@ -146,13 +156,14 @@ export class KernelBuilder {
         const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
         throw new LabError(
           'IO',
-          `${argv.slice(0, 3).join(' ')} failed (exit ${result.exitCode ?? result.signal}):\n${tail}`,
+          `${argv.slice(0, 3).join(' ')} failed${ranWhere(executor)} (exit ${result.exitCode ?? result.signal}):\n${tail}`,
           'The job log has the whole output.',
         );
       }
       return result;
     };
 
+    log(`Runs on: ${executor.describe()}\n`);
     progress.report({ fraction: 0.01, message: 'Preparing the kernel sources' });
     let reportedMiB = -1;
     const source = await prepareSource(spec.source, this.workspace.cache('sources'), {
@@ -188,10 +199,12 @@ export class KernelBuilder {
       fragments.push(parseFragment('extra', `${[...optional, ...lines].join('\n')}\n`));
     }
     const [gcc, ld, makeVersion] = await Promise.all([
-      toolVersion(['gcc', '--version']),
-      toolVersion(['ld', '--version']),
-      toolVersion(['make', '--version']),
+      toolVersion(['gcc', '--version'], executor),
+      toolVersion(['ld', '--version'], executor),
+      toolVersion(['make', '--version'], executor),
     ]);
+    // The same compiler version in a container is still another build environment.
+    const where = executor.cacheIdentity ? { executor: executor.cacheIdentity } : {};
     const toolchain = { gcc, ld, make: makeVersion };
     const kernels = this.workspace.cache('kernels');
 
@@ -207,6 +220,7 @@ export class KernelBuilder {
       fragments: fragments.map((f) => f.text),
       targets,
       toolchain,
+      ...where,
     });
     const requestsFile = join(this.workspace.stateDir, 'kernel-requests.json');
     const requests = JSON.parse(await readFile(requestsFile, 'utf8').catch(() => '{}')) as Record<
@@ -285,7 +299,7 @@ export class KernelBuilder {
     const jobs = spec.jobs ?? cpus().length;
     const makeArgs = [`-j${jobs}`, ...targets];
     const configHash = sha256(configText);
-    const key = cacheKey({ sourceHash: source.sourceHash, configHash, targets, toolchain });
+    const key = cacheKey({ sourceHash: source.sourceHash, configHash, targets, toolchain, ...where });
     const remember = async () => {
       requests[requestKey] = key;
       await writeJsonAtomic(requestsFile, requests);
@@ -329,7 +343,7 @@ export class KernelBuilder {
       (await readFile(join(out, 'include/config/kernel.release'), 'utf8').catch(() => null)) ??
       (await run(make('-s', 'kernelrelease'), { onOutput: () => undefined })).stdout
     ).trim();
-    const buildId = await readBuildId(join(out, 'vmlinux'));
+    const buildId = await readBuildId(join(out, 'vmlinux'), executor);
 
     const manifestInfo: KernelManifest = {
       sourceHash: source.sourceHash,
@@ -346,6 +360,8 @@ export class KernelBuilder {
       kbuildSteps: tracker.steps,
       buildSeconds,
       verification,
+      executor: executor.describe(),
+      buildDir: out,
     };
     await kernels.commit(key, { ...manifestInfo, verification: undefined }, async (staging) => {
       const files: string[] = [];

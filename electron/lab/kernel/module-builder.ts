@@ -6,7 +6,8 @@ import { copyFile, cp, mkdir, readFile, readdir, realpath, rm, stat } from 'node
 import { join } from 'node:path';
 import { LabError } from '../../common/errors';
 import type { Progress } from '../jobs';
-import { runCommand } from '../process';
+import type { Executor } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
 import type { Workspace } from '../workspace';
 import { cacheKey, sha256File } from '../workspace';
 import { kernelBuildDir } from './kernel-builder';
@@ -58,7 +59,10 @@ async function listSources(dir: string): Promise<string[]> {
 }
 
 export class ModuleBuilder {
-  constructor(private readonly workspace: Workspace) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly executor: Executor = hostExecutor,
+  ) {}
 
   #moduleTree(kernel: KernelArtifacts): string {
     return join(this.workspace.root, 'build', `modules-${kernel.key.slice(0, 16)}`);
@@ -66,7 +70,9 @@ export class ModuleBuilder {
 
   /** A build dir configured exactly like `kernel` (shared kbuild O= dirs may have been reconfigured since). */
   async #preparedTree(kernel: KernelArtifacts, progress: Progress, signal?: AbortSignal): Promise<string> {
-    const keptOut = kernelBuildDir(this.workspace, kernel.manifest.sourceHash, kernel.manifest.base);
+    const keptOut =
+      kernel.manifest.buildDir ??
+      kernelBuildDir(this.workspace, kernel.manifest.sourceHash, kernel.manifest.base);
     // The O= dir links to the unpacked tree; either gone means kbuild has nothing to build against.
     const tree = await realpath(join(keptOut, 'source')).catch(() => null);
     if (!tree)
@@ -80,11 +86,14 @@ export class ModuleBuilder {
       progress.report({ fraction: 0.1, message: 'Preparing a module build tree for this kernel (once)' });
       await mkdir(dir, { recursive: true });
       await copyFile(kernel.config, join(dir, '.config'));
-      const prepare = await runCommand(['make', '-C', tree, `O=${dir}`, 'olddefconfig', 'modules_prepare'], {
-        ...(signal ? { signal } : {}),
-        onOutput: (c) => progress.log(c.toString('utf8')),
-        installHint: 'apt-get install -y build-essential flex bison bc libelf-dev libssl-dev',
-      });
+      const prepare = await this.executor.run(
+        ['make', '-C', tree, `O=${dir}`, 'olddefconfig', 'modules_prepare'],
+        {
+          ...(signal ? { signal } : {}),
+          onOutput: (c) => progress.log(c.toString('utf8')),
+          installHint: 'apt-get install -y build-essential flex bison bc libelf-dev libssl-dev',
+        },
+      );
       if (prepare.exitCode !== 0) {
         await rm(dir, { recursive: true, force: true });
         throw new LabError(
@@ -105,7 +114,8 @@ export class ModuleBuilder {
   ): Promise<BuiltModule[]> {
     const files = await listSources(sourceDir);
     const hashes = await Promise.all(files.map(async (f) => [f, await sha256File(join(sourceDir, f))]));
-    const key = cacheKey({ kernel: kernel.key, hashes });
+    const where = this.executor.cacheIdentity ? { executor: this.executor.cacheIdentity } : {};
+    const key = cacheKey({ kernel: kernel.key, hashes, ...where });
     const cache = this.workspace.cache('modules');
     const describe = async (dir: string, cacheHit: boolean) => {
       const kos = (await readdir(dir)).filter((n) => n.endsWith('.ko')).sort();
@@ -142,7 +152,7 @@ export class ModuleBuilder {
     try {
       for (const f of files) await cp(join(sourceDir, f), join(work, f));
       progress.report({ fraction: 0.5, message: `make M=… modules (${files.join(', ')})` });
-      const make = await runCommand(['make', '-C', tree, `M=${work}`, 'modules'], {
+      const make = await this.executor.run(['make', '-C', tree, `M=${work}`, 'modules'], {
         ...(signal ? { signal } : {}),
         onOutput: (c) => progress.log(c.toString('utf8')),
       });
