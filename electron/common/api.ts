@@ -132,7 +132,13 @@ export const apiRequestSchemas = {
       pack: hostPath.optional(),
     })
     .strict(),
-  'files.identify': z.object({ path: hostPath }).strict(),
+  'files.identify': z
+    .object({
+      path: hostPath,
+      /** Refuse anything else, saying what the file is and what was expected. */
+      expect: z.enum(['vmcore', 'config', 'pack', 'report', 'log']).optional(),
+    })
+    .strict(),
   'vmcores.list': empty,
   'vmcores.inspect': z.object({ path: hostPath }).strict(),
   'vmcores.import': z

@@ -288,7 +288,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
           ? [{ source: basename(args.pack), manifest: await readPackManifest(args.pack) }]
           : await importedPacks(workspace),
       ),
-    'files.identify': (args) => identifyFile(args.path),
+    'files.identify': (args) => (args.expect ? requireKind(args.path, args.expect) : identifyFile(args.path)),
     'vmcores.inspect': (args) => inspectVmcore(args.path, kernels),
     'vmcores.import': async (args) => {
       const entry = await jobs.withProgress(
