@@ -1,7 +1,7 @@
 // Seed 000's programs compiled by the host's gcc (cached, -g kept), run on the host under gdb to get
 // a real fault (ip, and the library mapping holding it), then located from the kernel-style
 // segfault line alone: offset, function, source line, faulting instruction.
-import { rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeText } from '../../electron/lab/analyze/decoder';
@@ -14,8 +14,9 @@ import { Workspace } from '../../electron/lab/workspace';
 import { appRoot } from '../helpers/build';
 import { makeTempDir } from '../helpers/temp';
 
-const src = join(appRoot, 'recipes', 'init-segfault-lib', 'src');
-const specs: ProgramSpec[] = [
+// A copy of the recipe's sources, so the test can move them without touching the repo.
+let src: string;
+const specs = (): ProgramSpec[] => [
   {
     name: 'libkdlab.so',
     kind: 'shared',
@@ -41,8 +42,10 @@ let built: BuiltProgram[];
 
 beforeAll(async () => {
   root = await makeTempDir();
+  src = join(root, 'src');
+  await cp(join(appRoot, 'recipes', 'init-segfault-lib', 'src'), src, { recursive: true });
   builder = new ProgramBuilder(await Workspace.open(root));
-  built = await builder.build(specs, progress);
+  built = await builder.build(specs(), progress);
 }, 120_000);
 afterAll(() => rm(root, { recursive: true, force: true }));
 
@@ -59,14 +62,14 @@ describe('user programs', () => {
     expect(init.libraries.some((l) => /ld-linux-x86-64\.so\.2$/.test(l))).toBe(true);
     expect(init.libraries.some((l) => l.includes('libkdlab'))).toBe(false);
     expect((await runCommand(['readelf', '-S', init.file])).stdout).toMatch(/\.debug_info/);
-    const again = await builder.build(specs, progress);
+    const again = await builder.build(specs(), progress);
     expect(again.map((b) => [b.file, b.cacheHit])).toEqual(built.map((b) => [b.file, true]));
   });
 
   it('reports a compile error with the file and line, and caches nothing', async () => {
     const bad = join(root, 'bad.c');
     await writeFile(bad, 'int main(void)\n{\n\treturn missing;\n}\n');
-    const broken = [{ ...specs[1]!, name: 'bad', sources: [bad], link: [] }];
+    const broken = [{ ...specs()[1]!, name: 'bad', sources: [bad], link: [] }];
     await expect(builder.build(broken, progress)).rejects.toMatchObject({
       code: 'BAD_REQUEST',
       message: expect.stringMatching(
@@ -107,6 +110,13 @@ describe('user programs', () => {
     const line = `init[1]: segfault at 18 ip ${hex(pc).padStart(16, '0')} sp ${hex(sp).padStart(16, '0')} error 4 in libkdlab.so[${hex(mapping[1]!)}+${hex(mapping[2]!)}] likely on CPU 0 (core 0, socket 0)\n`;
     const segfault = decodeText(line)[0]!.userSegfault!;
     const located = await locateUserFault(segfault, lib!.file);
+    // Sources moved since compiling (a lab pack): the line is read from the file of the same name.
+    const moved = join(root, 'moved');
+    await mkdir(moved);
+    await rename(join(src, 'libkdlab.c'), join(moved, 'libkdlab.c'));
+    expect((await locateUserFault(segfault, lib!.file)).sourceText).toBeNull();
+    const again = await locateUserFault(segfault, lib!.file, { sources: [join(moved, 'libkdlab.c')] });
+    expect(again.sourceText).toBe('if (g_dbg_zone->flags & 2)');
     expect(located.offset).toBe(`0x${(BigInt(pc) - BigInt(mapping[1]!)).toString(16)}`);
     expect(located).toMatchObject({
       object: 'libkdlab.so',

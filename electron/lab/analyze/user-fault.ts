@@ -4,6 +4,7 @@
 // up in the file is the segment's first page (its p_vaddr, page-aligned) plus that offset. Then
 // addr2line names the function and line, and objdump shows the faulting instruction.
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { LabError } from '../../common/errors';
 import { runCommand } from '../process';
 import type { UserSegfault } from './decoder';
@@ -110,12 +111,17 @@ export function markInstruction(
   return { disassembly: body.join('\n'), instruction };
 }
 
-/** Locates a decoded user segfault in the host copy `file` of the object it names. */
+/**
+ * Locates a decoded user segfault in the host copy `file` of the object it names. `sources` are
+ * where the sources are now: the debug info names them where they were compiled, which may have
+ * moved since (a lab pack); the source line is then read from the file of the same name there.
+ */
 export async function locateUserFault(
   segfault: UserSegfault,
   file: string,
-  signal?: AbortSignal,
+  options: { sources?: string[]; signal?: AbortSignal } = {},
 ): Promise<LocatedUserFault> {
+  const { signal } = options;
   const site = userFaultSite(segfault, await readFile(file));
   const opts = {
     timeoutMs: 30_000,
@@ -142,11 +148,19 @@ export async function locateUserFault(
     opts,
   );
   const marked = markInstruction(objdump.stdout, site.address);
-  const sourceText =
-    where.sourceFile && where.line
-      ? ((await readFile(where.sourceFile, 'utf8').catch(() => '')).split('\n')[where.line - 1]?.trim() ??
-        null)
-      : null;
+  let sourceText: string | null = null;
+  if (where.sourceFile && where.line) {
+    const name = basename(where.sourceFile);
+    for (const candidate of [
+      where.sourceFile,
+      ...(options.sources ?? []).filter((s) => basename(s) === name),
+    ]) {
+      const text = await readFile(candidate, 'utf8').catch(() => null);
+      if (text === null) continue;
+      sourceText = text.split('\n')[where.line - 1]?.trim() ?? null;
+      break;
+    }
+  }
   return {
     ...site,
     object: segfault.object!,

@@ -458,7 +458,10 @@ export class RecipeRunner {
                   `The fault is in ${fault.object ?? 'an unnamed mapping'}, which is not one of this recipe's programs (${built.map((b) => b.name).join(', ') || 'none'}).`,
                   'Only programs the recipe builds have a host copy with debug info to read.',
                 );
-              const located = await locateUserFault(fault, program.file, signal);
+              const sources = (recipe.programs.find((r) => r.name === program.name)?.sources ?? []).map(
+                (rel) => join(loaded.dir, rel),
+              );
+              const located = await locateUserFault(fault, program.file, { sources, signal });
               facts.segfault = located;
               output = [
                 `${located.object}: ip ${located.ip} − base ${located.base} = offset ${located.offset} → address ${located.address} in the file`,
