@@ -155,6 +155,20 @@ export const apiRequestSchemas = {
       crashkernelMiB: z.number().int().min(8).max(4096).optional(),
     })
     .strict(),
+  'docker.status': empty,
+  'docker.images': empty,
+  'docker.buildImage': z
+    .object({
+      /** A lab image from lab-images/manifest.json. */
+      name: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+        .default('toolchain'),
+      /** Build FROM this image instead of the manifest's choice. */
+      base: z.string().min(1).max(300).optional(),
+      force: z.boolean().default(false),
+    })
+    .strict(),
 } as const;
 
 export type ApiMethod = keyof typeof apiRequestSchemas;
@@ -164,6 +178,30 @@ export const apiMethods = Object.keys(apiRequestSchemas) as ApiMethod[];
 export type ApiArgs<M extends ApiMethod> = z.input<(typeof apiRequestSchemas)[M]>;
 /** What a handler receives after validation. */
 export type ApiParsedArgs<M extends ApiMethod> = z.output<(typeof apiRequestSchemas)[M]>;
+
+/** The Docker engine kdlab uses (DOCKER_HOST, else the local socket). */
+export interface DockerStatus {
+  endpoint: string;
+  isLocal: boolean;
+  version: string;
+  apiVersion: string;
+}
+
+export interface DockerImageSummary {
+  id: string;
+  tags: string[];
+  kind: string;
+  sizeBytes: number;
+  created: string;
+}
+
+export interface DockerBuildResult {
+  ref: string;
+  imageId: string;
+  cacheHit: boolean;
+  base: string;
+  sizeBytes: number;
+}
 
 export interface ApiResults {
   'app.info': AppInfo;
@@ -203,6 +241,13 @@ export interface ApiResults {
   'vmcores.analyze': CrashReport;
   'vmcores.remove': null;
   'vmcores.capture': VmcoreSummary;
+  'docker.status': DockerStatus;
+  'docker.images': {
+    endpoint: string;
+    labImages: { name: string; description: string }[];
+    images: DockerImageSummary[];
+  };
+  'docker.buildImage': DockerBuildResult;
 }
 
 export function isApiMethod(value: unknown): value is ApiMethod {

@@ -13,6 +13,8 @@ import { analyzeVmcore, crashConsoleArgv } from './analyze/crash/analyzer';
 import { decodeLog, decodeText } from './analyze/decoder';
 import { PtyTerminalSource } from './terminals/pty-source';
 import { Doctor } from './doctor/doctor';
+import { openDockerEngine } from './docker/engine';
+import { ensureLabImage, listKdlabImages, readLabImageManifest } from './docker/lab-images';
 import { EventBus } from './event-bus';
 import { JobManager } from './jobs';
 import { ImageBuilder } from './image/initramfs';
@@ -339,6 +341,31 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
           ),
       );
       return { id: entry.meta.id, ...entry };
+    },
+    'docker.status': async () => {
+      const { endpoint, isLocal, version, apiVersion } = await openDockerEngine();
+      return { endpoint, isLocal, version, apiVersion };
+    },
+    'docker.images': async () => {
+      const manifest = await readLabImageManifest(join(appRoot, 'lab-images'));
+      const engine = await openDockerEngine();
+      return {
+        endpoint: engine.endpoint,
+        labImages: manifest.images.map((i) => ({ name: i.name, description: i.description })),
+        images: await listKdlabImages(engine),
+      };
+    },
+    'docker.buildImage': async (args) => {
+      const engine = await openDockerEngine();
+      return jobs.withProgress(
+        { title: `Building the ${args.name} image`, kind: 'docker-build' },
+        (progress, signal) =>
+          ensureLabImage(engine, args.name, progress, signal, {
+            labImagesDir: join(appRoot, 'lab-images'),
+            force: args.force,
+            ...(args.base ? { base: args.base } : {}),
+          }),
+      );
     },
   };
 
