@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+bash scripts/dockerd.sh || echo "kdlab test: no Docker engine — the Docker tests will fail and say why"
 mkdir -p test-output
 
 echo "== typecheck"; npx tsc -p tsconfig.json

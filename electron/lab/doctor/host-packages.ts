@@ -20,6 +20,7 @@ export const hostPackages = {
   pahole: 'dwarves',
   kernelSource: 'linux-source-6.1',
   docker: 'docker.io',
+  debootstrap: 'debootstrap',
   chromium: 'chromium',
 } as const;
 
