@@ -300,6 +300,7 @@ export class DockerExecutor implements Executor {
     }
     const hostConfig: Dockerode.HostConfig = {
       AutoRemove: request.autoRemove,
+      ...(request.hostNetwork ? { NetworkMode: 'host' } : {}),
       // tini as PID 1: signals reach the tool, and make's children are reaped.
       Init: true,
       ...(this.#remote

@@ -14,6 +14,8 @@ export interface StepPaths {
   inputs?: string[];
   /** Files or folders written: copied back after the step (remote engine). */
   outputs?: string[];
+  /** Share the engine host's network (gdb reaching a stub published on its loopback). */
+  hostNetwork?: boolean;
 }
 
 export type ExecRunOptions = RunOptions & StepPaths;

@@ -47,7 +47,7 @@ export class HostExecutor implements Executor {
 
   run(argv: readonly string[], options: ExecRunOptions = {}): Promise<RunResult> {
     // The host sees every path already: inputs/outputs need no copying.
-    const { inputs: _inputs, outputs: _outputs, ...rest } = options;
+    const { inputs: _inputs, outputs: _outputs, hostNetwork: _hostNetwork, ...rest } = options;
     return runCommand(argv, rest);
   }
 

@@ -5,8 +5,9 @@
 import { dirname } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { LabError } from '../../common/errors';
-import { findExecutable, runCommand } from '../process';
-import { PtyTerminalSource } from '../terminals/pty-source';
+import type { Executor } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
+import type { TerminalSource } from '../terminals/terminal-source';
 
 export interface GdbTarget {
   vmlinux: string;
@@ -40,8 +41,8 @@ export function gdbArgv(target: GdbTarget, options: { batch?: string[] } = {}): 
   return argv;
 }
 
-async function check(target: GdbTarget): Promise<string> {
-  const gdb = findExecutable('gdb');
+async function check(target: GdbTarget, executor: Executor): Promise<string> {
+  const gdb = await executor.which('gdb');
   if (!gdb) throw new LabError('TOOL_MISSING', 'gdb is not installed.', 'apt-get install -y gdb');
   if (!(await stat(target.vmlinux).catch(() => null)))
     throw new LabError(
@@ -52,34 +53,45 @@ async function check(target: GdbTarget): Promise<string> {
   return gdb;
 }
 
+/** What gdb reads, and the stub it reaches on the engine host's loopback (a container needs both). */
+function gdbPaths(target: GdbTarget): { inputs: string[]; hostNetwork: boolean } {
+  return {
+    inputs: [target.vmlinux, ...(target.gdbScript ? [dirname(target.gdbScript)] : [])],
+    hostNetwork: true,
+  };
+}
+
 /** An interactive gdb in a pseudo-terminal, ready to plug into the terminal service. */
 export async function openGdbTerminal(
   target: GdbTarget,
   size: { cols: number; rows: number },
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ source: PtyTerminalSource; argv: string[]; title: string }> {
-  const gdb = await check(target);
+  executor: Executor = hostExecutor,
+): Promise<{ source: TerminalSource; argv: string[]; title: string }> {
+  const gdb = await check(target, executor);
   const argv = gdbArgv(target);
-  const source = new PtyTerminalSource({
-    file: gdb,
-    args: argv.slice(1),
+  const source = await executor.openTerminal([gdb, ...argv.slice(1)], {
     cwd: dirname(target.vmlinux),
     env: { ...env, TERM: 'xterm-256color' },
     cols: size.cols,
     rows: size.rows,
+    ...gdbPaths(target),
   });
-  return { source, argv, title: `gdb :${target.port}` };
+  const where = executor.kind === 'host' ? '' : ` (${executor.kind})`;
+  return { source, argv, title: `gdb :${target.port}${where}` };
 }
 
 /** Runs commands in one gdb process and returns what it printed. */
 export async function runGdbBatch(
   target: GdbTarget,
   commands: string[],
-  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { timeoutMs?: number; signal?: AbortSignal; executor?: Executor } = {},
 ): Promise<{ output: string; exitCode: number | null }> {
-  await check(target);
+  const executor = options.executor ?? hostExecutor;
+  await check(target, executor);
   const argv = gdbArgv(target, { batch: commands });
-  const result = await runCommand(argv, {
+  const result = await executor.run(argv, {
+    ...gdbPaths(target),
     timeoutMs: options.timeoutMs ?? 120_000,
     ...(options.signal ? { signal: options.signal } : {}),
     installHint: 'apt-get install -y gdb',

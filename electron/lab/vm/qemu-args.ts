@@ -25,6 +25,8 @@ export interface VmConfig {
   qmpSocket: string;
   /** QEMU's gdb stub on this TCP port (`target remote :PORT`), or none. */
   gdbPort?: number;
+  /** Where the stub listens: loopback on the host; 0.0.0.0 inside a container, published to the host's loopback. */
+  gdbHost?: string;
   /** Start paused (-S) until gdb or the user says continue. */
   paused?: boolean;
 }
@@ -71,7 +73,7 @@ export function qemuArgv(vm: VmConfig): string[] {
     );
   }
   // Loopback only: the stub gives full control of the guest to whoever connects.
-  if (vm.gdbPort !== undefined) argv.push('-gdb', `tcp:127.0.0.1:${vm.gdbPort}`);
+  if (vm.gdbPort !== undefined) argv.push('-gdb', `tcp:${vm.gdbHost ?? '127.0.0.1'}:${vm.gdbPort}`);
   if (vm.paused) argv.push('-S');
   return argv;
 }

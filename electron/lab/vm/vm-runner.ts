@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { LabError } from '../../common/errors';
 import { isPortFree } from '../doctor/checks';
 import { probeKvm } from '../doctor/kvm-probe';
-import { findExecutable, spawnTree, terminateTree } from '../process';
+import type { Executor, LabProcess } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
+import type { TerminalSource } from '../terminals/terminal-source';
 import type { Workspace } from '../workspace';
 import { writeJsonAtomic } from '../workspace';
 import { BootTimeline } from './boot-timeline';
@@ -55,10 +57,12 @@ export class RunningVm {
     readonly accel: AccelChoice,
     readonly gdbPort: number | null,
     readonly runDir: string,
-    readonly serial: SerialSocketSource,
+    readonly serial: TerminalSource,
     readonly qmp: QmpClient,
     readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>,
     private readonly kill: () => void,
+    /** Where QEMU runs ("host", or the Docker image and engine). */
+    readonly executor = 'host',
   ) {
     void exited.then(() => (this.#exitedYet = true));
   }
@@ -138,7 +142,10 @@ export class RunningVm {
 }
 
 export class VmRunner {
-  constructor(private readonly workspace: Workspace) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly executor: Executor = hostExecutor,
+  ) {}
 
   async chooseAccel(kernel: string, requested: BootSpec['accel'] = 'auto'): Promise<AccelChoice> {
     if (requested === 'tcg') return { accel: 'tcg', reason: 'TCG was asked for' };
@@ -181,7 +188,8 @@ export class VmRunner {
   }
 
   async boot(spec: BootSpec, signal?: AbortSignal): Promise<RunningVm> {
-    const qemu = findExecutable('qemu-system-x86_64');
+    const executor = this.executor;
+    const qemu = await executor.which('qemu-system-x86_64');
     if (!qemu)
       throw new LabError(
         'TOOL_MISSING',
@@ -221,7 +229,7 @@ export class VmRunner {
           }
         : {}),
       ...(spec.share ? { share: spec.share } : {}),
-      ...(gdbPort !== null ? { gdbPort } : {}),
+      ...(gdbPort !== null ? { gdbPort, gdbHost: executor.listenHost } : {}),
       ...(spec.paused ? { paused: true } : {}),
     });
     await writeJsonAtomic(join(runDir, 'vm.json'), {
@@ -229,20 +237,31 @@ export class VmRunner {
       argv,
       accel,
       gdbPort,
+      executor: executor.describe(),
       startedAt: new Date().toISOString(),
     });
-    const child = spawnTree(argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child: LabProcess = await executor.spawn(argv, {
+      installHint: 'apt-get install -y qemu-system-x86',
+      ...(gdbPort !== null ? { ports: [gdbPort] } : {}),
+      // Only a KVM the probe found working is passed into a container.
+      ...(accel.accel === 'kvm' ? { devices: ['/dev/kvm'] } : {}),
+      inputs: [
+        spec.kernel,
+        spec.initrd,
+        spec.rootfs,
+        spec.share?.path,
+        ...(spec.disks ?? []).map((d) => d.path),
+      ].filter((p): p is string => Boolean(p)),
+    });
     let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-      (resolve) => {
-        child.once('exit', (code, sig) => resolve({ code, signal: sig, stderr }));
-        child.once('error', () =>
-          resolve({ code: null, signal: null, stderr: stderr || 'QEMU could not start' }),
-        );
-      },
-    );
-    const kill = () => terminateTree(child);
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.resume();
+    const exited = child.wait().then((e) => ({
+      code: e.exitCode,
+      signal: e.signal,
+      stderr: stderr || (e.exitCode === null && e.signal === null ? 'QEMU could not start' : ''),
+    }));
+    const kill = () => child.kill();
     const onAbort = () => kill();
     signal?.addEventListener('abort', onAbort, { once: true });
     void exited.then(() => signal?.removeEventListener('abort', onAbort));
@@ -250,7 +269,7 @@ export class VmRunner {
     const timeline = new BootTimeline(
       (spec.markers ?? []).map((m) => ({ name: m.name, pattern: new RegExp(m.pattern) })),
     );
-    let serial: SerialSocketSource;
+    let serial: TerminalSource;
     let qmp: QmpClient;
     try {
       const failed = exited.then((e) => {
@@ -258,7 +277,7 @@ export class VmRunner {
       });
       [serial, qmp] = await Promise.race([
         Promise.all([
-          SerialSocketSource.connect(join(runDir, 'serial.sock')),
+          this.#connectSerial(child, join(runDir, 'serial.sock')),
           QmpClient.connect(join(runDir, 'qmp.sock')),
         ]),
         failed,
@@ -267,7 +286,18 @@ export class VmRunner {
       kill();
       throw error;
     }
-    const vm = new RunningVm(id, argv, accel, gdbPort, runDir, serial, qmp, exited, kill);
+    const vm = new RunningVm(
+      id,
+      argv,
+      accel,
+      gdbPort,
+      runDir,
+      serial,
+      qmp,
+      exited,
+      kill,
+      executor.describe(),
+    );
     const log = createWriteStream(join(runDir, 'console.log'));
     const decoder = new TextDecoder();
     serial.onData((chunk) => {
@@ -283,5 +313,21 @@ export class VmRunner {
       await rm(join(runDir, 'qmp.sock'), { force: true });
     });
     return vm;
+  }
+
+  /**
+   * On the host, kdlab connects to QEMU's serial socket itself. In a container the console goes
+   * through an exec (socat on that socket, raw): the same path a remote engine needs.
+   */
+  async #connectSerial(qemu: LabProcess, socket: string): Promise<TerminalSource> {
+    if (this.executor.kind === 'host') return SerialSocketSource.connect(socket);
+    // The socket appears once QEMU has parsed its options (the run folder is shared with the host).
+    const deadline = Date.now() + 10_000;
+    while (!(await stat(socket).catch(() => null))) {
+      if (Date.now() > deadline)
+        throw new LabError('TIMEOUT', `The guest's serial socket ${socket} did not appear.`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return qemu.openTerminal(['socat', 'STDIO,raw,echo=0', `UNIX-CONNECT:${socket}`], { cols: 80, rows: 24 });
   }
 }
