@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { LabError } from '../../../common/errors';
 import type { Progress } from '../../jobs';
 import { readBuildId } from '../../kernel/kernel-builder';
-import { findExecutable, runCommand, spawnTree, terminateTree } from '../../process';
+import type { Executor } from '../../exec/executor';
+import { hostExecutor } from '../../exec/host-executor';
 import type { Workspace } from '../../workspace';
 import { writeJsonAtomic } from '../../workspace';
 import {
@@ -189,10 +190,14 @@ export async function readVmlinuxRelease(vmlinux: string): Promise<string | null
 export async function checkPair(
   vmlinux: string,
   vmcore: string,
+  executor: Executor = hostExecutor,
 ): Promise<{ release: string | null; buildId: string | null }> {
   if (!(await stat(vmlinux).catch(() => null))) throw new LabError('NOT_FOUND', `${vmlinux} does not exist.`);
   const core = await readVmcoreInfo(vmcore);
-  const sections = await runCommand(['readelf', '-S', '-W', vmlinux], { timeoutMs: 30_000 });
+  const sections = await executor.run(['readelf', '-S', '-W', vmlinux], {
+    timeoutMs: 30_000,
+    inputs: [vmlinux],
+  });
   if (sections.exitCode !== 0)
     throw new LabError(
       'BAD_REQUEST',
@@ -201,7 +206,7 @@ export async function checkPair(
     );
   // Identity first: a vmlinux of another kernel is the bigger mistake, whatever its debug info.
   const release = await readVmlinuxRelease(vmlinux);
-  const buildId = await readBuildId(vmlinux);
+  const buildId = await readBuildId(vmlinux, executor);
   const releaseDiffers = core.release !== null && release !== null && core.release !== release;
   const idDiffers = core.buildId !== null && buildId !== null && core.buildId !== buildId;
   if (releaseDiffers || idDiffers)
@@ -267,20 +272,25 @@ export async function crashConsoleArgv(
   vmlinux: string,
   vmcore: string,
 ): Promise<{ argv: string[]; cwd: string }> {
-  if (!findExecutable('crash'))
+  if (!(await hostExecutor.which('crash')))
     throw new LabError('TOOL_MISSING', 'crash is not installed.', 'apt-get install -y crash');
   await checkPair(vmlinux, vmcore);
   return { argv: ['crash', vmlinux, vmcore], cwd: dirname(vmcore) };
 }
 
-let versionOnce: Promise<string | null> | null = null;
-/** crash's version, asked once per process (`crash --version` costs a few hundred ms). */
-function crashVersion(): Promise<string | null> {
-  versionOnce ??= runCommand(['crash', '--version'], { timeoutMs: 10_000 }).then(
-    (v) => /crash (\d+\.\d+\.\d+)/.exec(v.stdout)?.[1] ?? null,
-    () => null,
-  );
-  return versionOnce;
+const versions = new Map<string, Promise<string | null>>();
+/** crash's version, asked once per process and executor (`crash --version` costs a few hundred ms). */
+function crashVersion(executor: Executor): Promise<string | null> {
+  const key = executor.cacheIdentity ?? 'host';
+  let version = versions.get(key);
+  if (!version) {
+    version = executor.run(['crash', '--version'], { timeoutMs: 10_000 }).then(
+      (v) => /crash (\d+\.\d+\.\d+)/.exec(v.stdout)?.[1] ?? null,
+      () => null,
+    );
+    versions.set(key, version);
+  }
+  return version;
 }
 
 /**
@@ -295,8 +305,9 @@ export async function runCrashCommands(
   list: readonly string[],
   signal?: AbortSignal,
   followUp?: (outputs: string[]) => string[],
+  executor: Executor = hostExecutor,
 ): Promise<{ outputs: string[]; version: string | null; all: string }> {
-  if (!findExecutable('crash'))
+  if (!(await executor.which('crash')))
     throw new LabError('TOOL_MISSING', 'crash is not installed.', 'apt-get install -y crash');
   if (signal?.aborted) throw new LabError('CANCELLED', 'crash was cancelled.');
   const batch = (cmds: readonly string[], from: number, end: string) =>
@@ -308,7 +319,11 @@ export async function runCrashCommands(
       const next = text.indexOf(`${separator}-${i + 1 < count ? i + 1 : end}`, start);
       return text.slice(start + `${separator}-${i}\n`.length, next < 0 ? undefined : next).trimEnd();
     });
-  const child = spawnTree(['crash', '-s', vmlinux, vmcore], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = await executor.spawn(['crash', '-s', vmlinux, vmcore], {
+    stdin: true,
+    inputs: [vmlinux, vmcore],
+    installHint: 'apt-get install -y crash',
+  });
   let stdout = '';
   let stderr = '';
   let extra: string[] = [];
@@ -316,16 +331,15 @@ export async function runCrashCommands(
     const timer = setTimeout(() => resolve({ reason: 'timeout' }), 300_000);
     const onAbort = () => resolve({ reason: 'abort' });
     signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('close', () => {
+    void child.wait().then(() => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve({ reason: 'exit' });
     });
-    child.on('error', () => resolve({ reason: 'exit' }));
   });
   child.stdin?.on('error', () => undefined); // crash may exit before reading everything
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdout?.on('data', (c: Buffer) => {
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.on('data', (c: Buffer) => {
     const before = stdout.includes(`${separator}-first`);
     stdout += c.toString();
     if (!before && stdout.includes(`${separator}-first\n`)) {
@@ -336,7 +350,7 @@ export async function runCrashCommands(
   child.stdin?.write(batch(list, 0, 'first'));
   const { reason } = await ended;
   if (reason !== 'exit') {
-    terminateTree(child);
+    child.kill();
     if (reason === 'abort') throw new LabError('CANCELLED', 'crash was cancelled.');
     throw new LabError('TIMEOUT', `crash did not finish on ${vmcore} within 300 s.`);
   }
@@ -361,7 +375,7 @@ export async function runCrashCommands(
       }),
     );
   }
-  const version = await crashVersion();
+  const version = await crashVersion(executor);
   return { outputs, version, all };
 }
 
@@ -392,6 +406,8 @@ export async function analyzeVmcore(
     workspace?: Workspace;
     /** false: run crash even when a stored report matches (benchmarks). */
     reuse?: boolean;
+    /** Where readelf and crash run (default: the host). */
+    executor?: Executor;
   },
   progress: Progress,
   signal?: AbortSignal,
@@ -411,8 +427,12 @@ export async function analyzeVmcore(
     return report;
   }
   progress.report({ fraction: 0.1, message: 'Checking that vmlinux and vmcore belong together' });
-  await checkPair(vmlinux, vmcore);
-  progress.report({ fraction: 0.3, message: `crash -s: ${crashCommands.join(', ')}` });
+  const executor = input.executor ?? hostExecutor;
+  await checkPair(vmlinux, vmcore, executor);
+  progress.report({
+    fraction: 0.3,
+    message: `crash -s: ${crashCommands.join(', ')}${executor.kind === 'host' ? '' : ` (in ${executor.describe()})`}`,
+  });
   let dis: string | null = null;
   const { outputs, version, all } = await runCrashCommands(
     vmlinux,
@@ -424,6 +444,7 @@ export async function analyzeVmcore(
       if (dis) progress.report({ fraction: 0.8, message: `Disassembling the faulting code (${dis})` });
       return dis ? [dis] : [];
     },
+    executor,
   );
   const [sys, bt, btAll, log, ps, mod, modTaint, disText] = outputs as [
     string,
