@@ -1,14 +1,16 @@
 // Initramfs images built without root: busybox (static) with its applet links, /dev/console and
 // /dev/null nodes, an /init from a template, host binaries with the shared libraries ldd lists,
 // modules; packed by the kernel's own usr/gen_init_cpio and gzip-compressed, checked before boot.
-import { mkdir, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { LabError } from '../../common/errors';
 import { runCommand } from '../process';
 import { readHead } from '../read-head';
+import type { Executor } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
 import type { Workspace } from '../workspace';
-import { cacheKey, sha256File } from '../workspace';
+import { cacheKey, isInside, sha256File } from '../workspace';
 import { checkImage } from './image-checks';
 import type { ImageCheck, ImageEntry } from './image-checks';
 import { renderInit } from './init-templates';
@@ -76,7 +78,10 @@ export function renderCpioList(entries: PlannedEntry[]): string {
 }
 
 export class ImageBuilder {
-  constructor(private readonly workspace: Workspace) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly executor: Executor = hostExecutor,
+  ) {}
 
   async buildInitramfs(
     spec: InitramfsSpec,
@@ -217,12 +222,13 @@ export class ImageBuilder {
       if (hit) return describe(true, join(images.entryDir(key), 'initramfs.cpio.gz'), hit.outputs[0]!.size);
       const manifest = await images.commit(key, { kind: 'initramfs' }, async (dir) => {
         const listFile = join(staging, 'cpio-list');
-        await writeFile(listFile, list);
+        await writeFile(listFile, await this.#listForExecutor(entries, list, staging));
         const out = join(staging, 'initramfs.cpio');
         const handle = await open(out, 'w');
         try {
-          const cpio = await runCommand([genInitCpio, '-t', '0', listFile], {
+          const cpio = await this.executor.run([genInitCpio, '-t', '0', listFile], {
             stdoutFd: handle.fd,
+            inputs: [staging, genInitCpio],
             ...(signal ? { signal } : {}),
           });
           if (cpio.exitCode !== 0) throw new LabError('IO', `gen_init_cpio failed: ${cpio.stderr.trim()}`);
@@ -237,5 +243,26 @@ export class ImageBuilder {
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * gen_init_cpio in a container sees the workspace, not the host's /bin or /lib: the host files the
+   * image takes along are copied into the staging folder first (the cache key keeps the real list).
+   */
+  async #listForExecutor(entries: PlannedEntry[], list: string, staging: string): Promise<string> {
+    if (this.executor.kind === 'host') return list;
+    const copies = join(staging, 'sources');
+    await mkdir(copies, { recursive: true });
+    const mapped: PlannedEntry[] = [];
+    for (const [i, entry] of entries.entries()) {
+      if (!entry.source || isInside(this.workspace.root, entry.source)) {
+        mapped.push(entry);
+        continue;
+      }
+      const copy = join(copies, String(i));
+      await copyFile(entry.source, copy);
+      mapped.push({ ...entry, source: copy });
+    }
+    return renderCpioList(mapped);
   }
 }

@@ -6,6 +6,8 @@ import { mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { LabError } from '../../common/errors';
+import type { Executor } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
 import { runCommand } from '../process';
 import type { Workspace } from '../workspace';
 import { cacheKey } from '../workspace';
@@ -37,6 +39,7 @@ export class RootfsBuilder {
   constructor(
     private readonly workspace: Workspace,
     private readonly images: ImageBuilder,
+    private readonly executor: Executor = hostExecutor,
   ) {}
 
   async build(
@@ -65,7 +68,7 @@ export class RootfsBuilder {
       const cpio = join(staging, 'image.cpio');
       await writeFile(cpio, gunzipSync(await readFile(content.path)));
       // Unprivileged cpio cannot mknod: it says so and goes on; debugfs adds the nodes below.
-      await runCommand(['cpio', '-id', '--no-absolute-filenames', '--quiet', '-F', cpio], {
+      await this.executor.run(['cpio', '-id', '--no-absolute-filenames', '--quiet', '-F', cpio], {
         cwd: tree,
         installHint: 'apt-get install -y cpio',
         ...(signal ? { signal } : {}),
@@ -84,15 +87,15 @@ export class RootfsBuilder {
             const image = join(dir, 'rootfs.ext4');
             await writeFile(image, '');
             await truncate(image, sizeMiB * 1024 * 1024);
-            const mkfs = await runCommand(
+            const mkfs = await this.executor.run(
               ['mkfs.ext4', '-F', '-q', '-L', 'kdlab-root', '-E', 'root_owner=0:0', '-d', tree, image],
               { installHint: 'apt-get install -y e2fsprogs', ...(signal ? { signal } : {}) },
             );
             if (mkfs.exitCode !== 0) throw new LabError('IO', `mkfs.ext4 -d failed: ${mkfs.stderr.trim()}`);
             for (const node of nodes) {
-              const exists = await runCommand(['debugfs', '-R', `stat ${node.path}`, image]);
+              const exists = await this.executor.run(['debugfs', '-R', `stat ${node.path}`, image]);
               if (/File not found/.test(exists.stderr) || exists.exitCode !== 0) {
-                const made = await runCommand([
+                const made = await this.executor.run([
                   'debugfs',
                   '-w',
                   '-R',
