@@ -99,6 +99,7 @@ export class DebootstrapProgress {
   #phase: 'index' | 'retrieve' | 'extract' | 'unpack' | 'configure' | 'done' = 'index';
   #retrieved = 0;
   #inPhase = 0;
+  #last = 0;
   static readonly expectedPackages = 90;
 
   /** Feeds one line; returns the new fraction and a message when the line moves progress. */
@@ -130,18 +131,23 @@ export class DebootstrapProgress {
       return /Retrieving|Validating|Resolving|Checking|Found/.test(verb) && this.#phase === 'index'
         ? { fraction: 0.02, message: text.trim().slice(3) }
         : null;
-    if (phase !== this.#phase) {
+    const order = ['index', 'retrieve', 'extract', 'unpack', 'configure', 'done'];
+    // debootstrap revisits phases (core packages, then the rest; "Unpacking the base system"
+    // after configuring): only a later phase moves on, so the fraction never goes back.
+    if (order.indexOf(phase) > order.indexOf(this.#phase)) {
       this.#phase = phase;
       this.#inPhase = 0;
     }
+    if (pkg === 'the') return null;
     this.#inPhase += 1;
+    const current = this.#phase === 'index' || this.#phase === 'retrieve' ? phase : this.#phase;
     const phases: Record<typeof phase, [number, number]> = {
       extract: [0.5, 0.1],
       unpack: [0.6, 0.2],
       configure: [0.8, 0.15],
       done: [0.95, 0],
     };
-    const [start, width] = phases[phase];
+    const [start, width] = phases[current];
     const share = Math.min(1, this.#inPhase / Math.max(1, this.#retrieved));
     const verbText = {
       extract: 'Extracting',
@@ -149,8 +155,9 @@ export class DebootstrapProgress {
       configure: 'Configuring',
       done: 'Installed',
     }[phase];
+    this.#last = Math.max(this.#last, start + width * share);
     return {
-      fraction: start + width * share,
+      fraction: this.#last,
       message: phase === 'done' ? 'Base system installed' : `${verbText} ${pkg}`,
     };
   }
