@@ -336,6 +336,22 @@ export async function openDockerEngine(options: DockerEngineOptions = {}): Promi
           ? startHint()
           : 'Check that the daemon runs there and that nothing blocks the port.',
       );
-    throw dockerError(error, what);
+    const mapped = dockerError(error, what);
+    const hungUp = (e as NodeJS.ErrnoException).code === 'ECONNRESET' || /socket hang up/i.test(e.message);
+    // With TLS 1.3 a daemon that rejects the client certificate just closes the connection after
+    // the handshake; knowing the address, we can say so.
+    if (hungUp && address.kind === 'tcp' && address.tls)
+      throw new LabError(
+        'FORBIDDEN',
+        `${what} closed the TLS connection: it did not accept the client certificate (${join(address.certPath ?? '', 'cert.pem')}).`,
+        'Use the cert.pem and key.pem issued by the CA this engine trusts (dockerd --tlscacert); DOCKER_CERT_PATH or --tls-cert-path names their folder.',
+      );
+    if (hungUp && address.kind === 'tcp')
+      throw new LabError(
+        'UNAVAILABLE',
+        `${what} closed the connection without answering.`,
+        'If the engine uses TLS (port 2376, dockerd --tlsverify), give its certificates: DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, or --tls-cert-path.',
+      );
+    throw mapped;
   }
 }
