@@ -9,7 +9,8 @@ import { ImageBuilder } from '../image/initramfs';
 import type { CrashTrigger } from '../image/init-templates';
 import type { KernelArtifacts } from '../kernel/kernel-builder';
 import type { Progress } from '../jobs';
-import { runCommand } from '../process';
+import type { Executor } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
 import { VmRunner } from '../vm/vm-runner';
 import type { Workspace } from '../workspace';
 import { adviseCrashkernel, parseCrashKernelRange } from './crashkernel';
@@ -37,10 +38,12 @@ export class KdumpCapture {
   readonly #images: ImageBuilder;
   readonly #vms: VmRunner;
   readonly #library: VmcoreLibrary;
+  readonly #executor: Executor;
 
-  constructor(workspace: Workspace) {
-    this.#images = new ImageBuilder(workspace);
-    this.#vms = new VmRunner(workspace);
+  constructor(workspace: Workspace, executor: Executor = hostExecutor) {
+    this.#executor = executor;
+    this.#images = new ImageBuilder(workspace, executor);
+    this.#vms = new VmRunner(workspace, executor);
     this.#library = new VmcoreLibrary(workspace);
   }
 
@@ -94,7 +97,7 @@ export class KdumpCapture {
       else {
         await writeFile(disk, '');
         await truncate(disk, (memoryMiB + 64) * 1024 * 1024);
-        const mkfs = await runCommand(['mkfs.ext4', '-F', '-q', '-L', 'kdlab-dump', disk], {
+        const mkfs = await this.#executor.run(['mkfs.ext4', '-F', '-q', '-L', 'kdlab-dump', disk], {
           installHint: 'apt-get install -y e2fsprogs',
           signal,
         });
@@ -173,14 +176,14 @@ export class KdumpCapture {
         await rm(share, { recursive: true, force: true });
       } else {
         progress.report({ fraction: 0.85, message: 'Extracting the vmcore from the dump disk (debugfs)' });
-        const dumped = await runCommand(['debugfs', '-R', `dump /vmcore ${vmcore}`, disk], {
+        const dumped = await this.#executor.run(['debugfs', '-R', `dump /vmcore ${vmcore}`, disk], {
           installHint: 'apt-get install -y e2fsprogs',
           signal,
         });
         if (dumped.exitCode !== 0 || !(await stat(vmcore).catch(() => null))) {
           throw new LabError('IO', `debugfs could not extract the vmcore: ${dumped.stderr.trim()}`);
         }
-        await runCommand(['debugfs', '-R', `dump /capture-dmesg.txt ${dmesgFile}`, disk], { signal });
+        await this.#executor.run(['debugfs', '-R', `dump /capture-dmesg.txt ${dmesgFile}`, disk], { signal });
         await rm(disk, { force: true });
       }
       const hostAt = Date.now();
@@ -193,6 +196,7 @@ export class KdumpCapture {
         vm.milestones.find((m) => m.kind === 'bug' || m.kind === 'oops');
       const meta: VmcoreMeta = {
         id,
+        executor: this.#executor.describe(),
         kernelRelease: kernel.manifest.kernelRelease,
         buildId: kernel.manifest.buildId,
         kernelKey: kernel.key,

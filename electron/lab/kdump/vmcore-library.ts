@@ -34,6 +34,8 @@ export interface VmcoreMeta {
   panic: string | null;
   /** Wall-clock milliseconds from QEMU start to the panic, and from the panic to the vmcore on the host. */
   timings: { bootToPanicMs: number | null; panicToHostMs: number | null };
+  /** Where QEMU and the dump tools ran ("host", or the Docker image and engine); absent in older entries. */
+  executor?: string;
 }
 
 export interface VmcoreEntry {
