@@ -1,12 +1,12 @@
 // A teacher packs recipes with their built kernel and modules; a student's fresh workspace imports
 // the pack and runs the recipes with no kernel sources at all; an altered pack is refused; grading
 // checks the student's report against the pack.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobManager } from '../../electron/lab/jobs';
 import { KernelBuilder } from '../../electron/lab/kernel/kernel-builder';
-import { runCommand } from '../../electron/lab/process';
+import { findExecutable, runCommand } from '../../electron/lab/process';
 import { LabPacks, grade } from '../../electron/lab/recipes/lab-pack';
 import type { PackManifest } from '../../electron/lab/recipes/lab-pack';
 import { RecipeCatalog } from '../../electron/lab/recipes/recipe-loader';
@@ -33,15 +33,17 @@ beforeAll(async () => {
     labModules,
   );
   manifest = await jobs.withProgress({ title: 'pack', kind: 'lab-pack' }, (p, s) =>
-    packs.pack(['kill-init', 'null-deref-module'], packFile, p, s),
+    packs.pack(['kill-init', 'null-deref-module', 'init-segfault-lib'], packFile, p, s),
   );
 }, 1_800_000);
 
 describe('lab packs', () => {
   it('lists the recipes, the kernel and the module build, every file hashed', () => {
-    expect(manifest.recipes).toEqual(['kill-init', 'null-deref-module']);
+    expect(manifest.recipes).toEqual(['kill-init', 'null-deref-module', 'init-segfault-lib']);
     expect(manifest.kernels).toHaveLength(1);
     expect(manifest.modules).toHaveLength(1);
+    expect(manifest.programs).toHaveLength(1);
+    expect(Object.keys(manifest.files)).toContain(`cache/programs/${manifest.programs![0]!.key}/libkdlab.so`);
     expect(Object.keys(manifest.files)).toEqual(
       expect.arrayContaining([
         `cache/kernels/${manifest.kernels[0]!.key}/vmlinux`,
@@ -51,7 +53,7 @@ describe('lab packs', () => {
     );
   });
 
-  it('imports into a fresh workspace and runs the recipes there without kernel sources, then grades', async () => {
+  it('imports into a fresh workspace and runs the recipes there without kernel sources or gcc, then grades', async () => {
     const student = await Workspace.open(join(await makeTempDir(), 'student'));
     const kernels = new KernelBuilder(student, fragments);
     const catalog = new RecipeCatalog([join(student.root, 'recipes')]);
@@ -59,13 +61,25 @@ describe('lab packs', () => {
     await jobs.withProgress({ title: 'import', kind: 'lab-import' }, (p, s) => packs.import(packFile, p, s));
     const noSources = await makeTempDir();
     const runner = new RecipeRunner(student, kernels, labModules, noSources);
-    for (const id of ['kill-init', 'null-deref-module']) {
-      const loaded = await catalog.get(id);
-      const state = await jobs.withProgress({ title: id, kind: 'recipe' }, (p, s) =>
-        runner.run(loaded, { nonInteractive: true }, p, s),
-      );
-      expect(state.steps.filter((x) => x.status !== 'passed')).toEqual([]);
-      expect(state.finished).toBe(true);
+    // A student machine without a C compiler: every tool of /usr/bin but gcc and cc.
+    const noGcc = await makeTempDir();
+    for (const name of await readdir('/usr/bin'))
+      if (!/^(gcc|cc|c\+\+|g\+\+)$|^(x86_64-linux-gnu-)?gcc(-\d+)?$/.test(name))
+        await symlink(join('/usr/bin', name), join(noGcc, name));
+    const savedPath = process.env.PATH;
+    process.env.PATH = [noGcc, '/usr/local/bin', '/usr/sbin'].join(':');
+    try {
+      expect(findExecutable('gcc')).toBeNull();
+      for (const id of ['kill-init', 'null-deref-module', 'init-segfault-lib']) {
+        const loaded = await catalog.get(id);
+        const state = await jobs.withProgress({ title: id, kind: 'recipe' }, (p, s) =>
+          runner.run(loaded, { nonInteractive: true }, p, s),
+        );
+        expect(state.steps.filter((x) => x.status !== 'passed')).toEqual([]);
+        expect(state.finished).toBe(true);
+      }
+    } finally {
+      process.env.PATH = savedPath;
     }
     const rows = await grade(
       [runner.stateFile('kill-init'), runner.stateFile('null-deref-module')],

@@ -1,13 +1,13 @@
 // User programs for lab images, compiled on the host with gcc (seed 000: an init linked against a
 // shared library). `-g` is always kept, so addr2line, objdump -S and gdb work on the host copy of
 // what runs in the guest. Outputs are cached, keyed by the sources, the flags and the compiler.
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LabError } from '../../common/errors';
 import type { Progress } from '../jobs';
 import { runCommand } from '../process';
 import type { Workspace } from '../workspace';
-import { cacheKey, isInside, sha256File } from '../workspace';
+import { cacheKey, isInside, sha256File, writeJsonAtomic } from '../workspace';
 import { parseLdd } from './initramfs';
 
 export interface ProgramSpec {
@@ -37,13 +37,42 @@ export interface BuiltProgram {
 
 const gccHint = 'apt-get install -y build-essential';
 
+async function compilerId(): Promise<string> {
+  const version = await runCommand(['gcc', '--version'], { timeoutMs: 10_000, installHint: gccHint });
+  const machine = await runCommand(['gcc', '-dumpmachine'], { timeoutMs: 10_000, installHint: gccHint });
+  return `${version.stdout.split('\n')[0]} ${machine.stdout.trim()}`;
+}
+
 export class ProgramBuilder {
   constructor(private readonly workspace: Workspace) {}
 
+  /** Maps a compiler-free key of the sources to the cache entry built from them (see build). */
+  get requestsFile(): string {
+    return join(this.workspace.stateDir, 'program-requests.json');
+  }
+
+  async #requests(): Promise<Record<string, string>> {
+    return JSON.parse(await readFile(this.requestsFile, 'utf8').catch(() => '{}')) as Record<string, string>;
+  }
+
+  /** Records that `sourceKey` was built as cache entry `key` (a lab pack import records its own). */
+  async remember(sourceKey: string, key: string): Promise<void> {
+    const requests = await this.#requests();
+    if (requests[sourceKey] === key) return;
+    await writeJsonAtomic(this.requestsFile, { ...requests, [sourceKey]: key });
+  }
+
   async build(specs: ProgramSpec[], progress: Progress, signal?: AbortSignal): Promise<BuiltProgram[]> {
-    if (specs.length === 0) return [];
-    const version = await runCommand(['gcc', '--version'], { timeoutMs: 10_000, installHint: gccHint });
-    const machine = await runCommand(['gcc', '-dumpmachine'], { timeoutMs: 10_000, installHint: gccHint });
+    return (await this.buildEntry(specs, progress, signal)).programs;
+  }
+
+  /** Builds (or finds) the programs and says which cache entry holds them. */
+  async buildEntry(
+    specs: ProgramSpec[],
+    progress: Progress,
+    signal?: AbortSignal,
+  ): Promise<{ programs: BuiltProgram[]; key: string | null; sourceKey: string | null }> {
+    if (specs.length === 0) return { programs: [], key: null, sourceKey: null };
     // Keyed by content, not by where the sources are (a lab pack moves them): every source and
     // every header beside them.
     const dirs = [...new Set(specs.flatMap((s) => s.sources.map((f) => dirname(f))))].sort();
@@ -53,14 +82,22 @@ export class ProgramBuilder {
       )
     ).flat();
     const hash = async (f: string) => [basename(f), await sha256File(f)];
-    const key = cacheKey({
-      gcc: `${version.stdout.split('\n')[0]} ${machine.stdout.trim()}`,
+    const sources = {
       headers: await Promise.all(headers.map(hash)),
       programs: await Promise.all(
         specs.map(async (s) => ({ ...s, sources: await Promise.all(s.sources.map(hash)) })),
       ),
-    });
+    };
+    const sourceKey = cacheKey(sources);
     const cache = this.workspace.cache('programs');
+    const compiler = await compilerId().catch(async (error: unknown) => {
+      // No gcc here: a lab pack may have brought these programs already built.
+      const packed = (await this.#requests())[sourceKey];
+      if (packed && (await cache.lookup(packed))) return null;
+      throw error;
+    });
+    const key =
+      compiler === null ? (await this.#requests())[sourceKey]! : cacheKey({ gcc: compiler, ...sources });
     let cacheHit = true;
     if (!(await cache.lookup(key))) {
       cacheHit = false;
@@ -87,11 +124,12 @@ export class ProgramBuilder {
       const libraries = ldd.exitCode === 0 ? parseLdd(ldd.stdout).filter((l) => !isInside(dir, l)) : [];
       built.push({ name: spec.name, kind: spec.kind, file, path: spec.path, libraries, cacheHit });
     }
+    await this.remember(sourceKey, key);
     progress.report({
       fraction: 1,
       message: `${cacheHit ? 'Cache hit' : 'Compiled'}: ${specs.map((s) => s.name).join(', ')}`,
     });
-    return built;
+    return { programs: built, key, sourceKey };
   }
 
   async #compile(spec: ProgramSpec, outDir: string, signal?: AbortSignal): Promise<void> {

@@ -6,12 +6,14 @@ import { basename, dirname, join, relative } from 'node:path';
 import { LabError } from '../../common/errors';
 import type { Progress } from '../jobs';
 import type { KernelBuilder } from '../kernel/kernel-builder';
+import { ProgramBuilder } from '../image/programs';
 import { ModuleBuilder } from '../kernel/module-builder';
 import { findSources } from '../kernel/sources';
 import { runCommand } from '../process';
 import type { Workspace } from '../workspace';
 import { isInside, sha256File, writeJsonAtomic } from '../workspace';
 import type { RecipeCatalog } from './recipe-loader';
+import { programSpecs } from './recipe-loader';
 import type { RecipeRunState } from './recipe-state';
 
 export interface PackManifest {
@@ -20,6 +22,8 @@ export interface PackManifest {
   recipes: string[];
   kernels: { key: string; release: string; buildId: string | null }[];
   modules: string[];
+  /** Compiled user programs (cache entry + the compiler-free key of their sources), so importers need no gcc. */
+  programs?: { key: string; sourceKey: string }[];
   files: Record<string, string>;
 }
 
@@ -58,6 +62,7 @@ export class LabPacks {
         recipes: [],
         kernels: [],
         modules: [],
+        programs: [],
         files: {},
       };
       const source = (await findSources()).filter((s) => s.kind === 'tarball' || s.kind === 'tree').at(-1);
@@ -92,6 +97,18 @@ export class LabPacks {
           if (!manifest.modules.includes(key)) {
             await cp(dirname(built[0]!.ko), join(staging, 'cache', 'modules', key), { recursive: true });
             manifest.modules.push(key);
+          }
+        }
+        if (loaded.recipe.programs.length > 0) {
+          const specs = await programSpecs(loaded);
+          const built = await new ProgramBuilder(this.workspace).buildEntry(specs, progress, signal);
+          if (built.key && built.sourceKey && !manifest.programs!.some((x) => x.key === built.key)) {
+            await cp(
+              this.workspace.cache('programs').entryDir(built.key),
+              join(staging, 'cache', 'programs', built.key),
+              { recursive: true },
+            );
+            manifest.programs!.push({ key: built.key, sourceKey: built.sourceKey });
           }
         }
       }
@@ -165,6 +182,14 @@ export class LabPacks {
         );
       for (const m of manifest.modules)
         await install(join(staging, 'cache', 'modules', m), join(this.workspace.cacheDir, 'modules', m));
+      const programs = new ProgramBuilder(this.workspace);
+      for (const p of manifest.programs ?? []) {
+        await install(
+          join(staging, 'cache', 'programs', p.key),
+          join(this.workspace.cacheDir, 'programs', p.key),
+        );
+        await programs.remember(p.sourceKey, p.key);
+      }
       for (const id of manifest.recipes)
         await install(join(staging, 'recipes', id), join(this.recipesDir, id));
       await writeJsonAtomic(join(this.workspace.stateDir, 'packs', `${basename(file)}.json`), manifest);

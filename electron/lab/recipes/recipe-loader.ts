@@ -3,6 +3,7 @@
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import type { ProgramSpec } from '../image/programs';
 import { LabError } from '../../common/errors';
 import { isInside } from '../workspace';
 import { recipeSchema } from './recipe-schema';
@@ -54,6 +55,17 @@ export async function recipeFile(loaded: LoadedRecipe, rel: string): Promise<str
   if (!isInside(await realpath(loaded.dir), real))
     throw new LabError('FORBIDDEN', `${loaded.file}: ${rel} resolves outside the recipe folder (${real}).`);
   return real;
+}
+
+/** The recipe's programs with their sources resolved inside its folder, ready for ProgramBuilder. */
+export async function programSpecs(loaded: LoadedRecipe): Promise<ProgramSpec[]> {
+  const specs: ProgramSpec[] = [];
+  for (const program of loaded.recipe.programs)
+    specs.push({
+      ...program,
+      sources: await Promise.all(program.sources.map((rel) => recipeFile(loaded, rel))),
+    });
+  return specs;
 }
 
 export class RecipeCatalog {

@@ -26,7 +26,7 @@ import { VmRunner } from '../vm/vm-runner';
 import type { RunningVm } from '../vm/vm-runner';
 import type { Workspace } from '../workspace';
 import { writeJsonAtomic } from '../workspace';
-import { recipeFile } from './recipe-loader';
+import { programSpecs, recipeFile } from './recipe-loader';
 import type { LoadedRecipe } from './recipe-loader';
 import type { RecipeCheck, RecipeStep } from './recipe-schema';
 import type { CheckResult, Facts, RecipeRunState, StepResult } from './recipe-state';
@@ -246,13 +246,7 @@ export class RecipeRunner {
     };
     const ensurePrograms = async (p: Progress) => {
       if (programs) return programs;
-      const specs = [];
-      for (const program of recipe.programs)
-        specs.push({
-          ...program,
-          sources: await Promise.all(program.sources.map((rel) => recipeFile(loaded, rel))),
-        });
-      programs = await new ProgramBuilder(this.workspace).build(specs, p, signal);
+      programs = await new ProgramBuilder(this.workspace).build(await programSpecs(loaded), p, signal);
       facts.programs = programs.map((b) => ({
         name: b.name,
         path: b.path,
