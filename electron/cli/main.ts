@@ -5,6 +5,8 @@ import { LabError } from '../common/errors';
 import type { DoctorReport } from '../common/types';
 import { readAppVersion } from '../lab/app-root';
 import { createLabBackend } from '../lab/lab-backend';
+import { openExecutor, parseExecutorKind } from '../lab/exec/executor-settings';
+import { KernelBuilder } from '../lab/kernel/kernel-builder';
 import type { KernelBuildSpec } from '../lab/kernel/kernel-builder';
 import { findSources } from '../lab/kernel/sources';
 import { startWebServer } from '../server/web-server';
@@ -154,7 +156,8 @@ const commands: Record<string, Command> = {
   --set NAME=VALUE  an extra option, e.g. --set DEBUG_INFO_BTF=n; repeatable
   --optional NAME   an option that may be dropped without failing; repeatable
   --jobs N          make -jN (default: the number of CPUs)
-  --no-lab-patches  do not apply kdlab's compatibility patches to the unpacked tree`,
+  --no-lab-patches  do not apply kdlab's compatibility patches to the unpacked tree
+  --executor E      host, or docker (make runs in the kdlab/toolchain container); default: the workspace setting`,
     options: {
       source: { type: 'string' },
       sha256: { type: 'string' },
@@ -164,16 +167,33 @@ const commands: Record<string, Command> = {
       optional: { type: 'string', multiple: true },
       jobs: { type: 'string', short: 'j' },
       'no-lab-patches': { type: 'boolean' },
+      executor: { type: 'string' },
       json: { type: 'boolean' },
     },
     async run(values, ctx) {
       const spec = await kernelSpecFromOptions(values);
+      const kind = parseExecutorKind(
+        typeof values.executor === 'string' ? values.executor : undefined,
+        '--executor',
+      );
       return withBackend(ctx, 'web', async (backend) => {
+        const executor = await openExecutor(backend.workspace, { executor: kind, job: 'kernel-build' });
         const detach = values.json ? () => undefined : showJobs(backend, ctx.stderr);
         try {
+          const builder =
+            executor.kind === 'host'
+              ? backend.kernels
+              : new KernelBuilder(
+                  backend.workspace,
+                  join(backend.appRoot, 'lab-images', 'kconfig'),
+                  executor,
+                );
           const artifacts = await backend.jobs.withProgress(
-            { title: 'Building the kernel', kind: 'kernel-build' },
-            (progress, signal) => backend.kernels.build(spec, progress, signal),
+            {
+              title: `Building the kernel${executor.kind === 'host' ? '' : ` in ${executor.describe()}`}`,
+              kind: 'kernel-build',
+            },
+            (progress, signal) => builder.build(spec, progress, signal),
           );
           if (values.json) ctx.stdout.write(`${JSON.stringify(artifacts, null, 2)}\n`);
           else {
@@ -187,6 +207,7 @@ const commands: Record<string, Command> = {
                 `  gdb       ${artifacts.gdbScript}`,
                 `  modules   ${artifacts.modules.length}`,
                 m.patches.length ? `  patches   ${m.patches.join(', ')}` : '',
+                m.executor && m.executor !== 'host' ? `  built in  ${m.executor}` : '',
               ]
                 .filter(Boolean)
                 .join('\n') + '\n',
@@ -195,6 +216,7 @@ const commands: Record<string, Command> = {
           return 0;
         } finally {
           detach();
+          await executor.dispose();
         }
       });
     },

@@ -1,8 +1,13 @@
 // The host executor is the old direct path: same exit codes, output, errors and whole-tree cancel
 // as runCommand/spawnTree, and a pty terminal like the terminal service's.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HostExecutor, hostExecutor } from '../../electron/lab/exec/host-executor';
 import { runCommand } from '../../electron/lab/process';
+import * as settings from '../../electron/lab/exec/executor-settings';
+import { Workspace } from '../../electron/lab/workspace';
 
 function alive(pid: number): boolean {
   try {
@@ -89,5 +94,33 @@ describe('HostExecutor', () => {
     await until(() => text.includes('/dev/pts'), 'the output');
     expect(text).toContain('33 101');
     expect(exit).toBe(0);
+  });
+});
+
+describe('executor settings', () => {
+  it('defaults to the host, saves the choice beside other settings, and refuses unknown kinds', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'kdlab-exec-settings-'));
+    try {
+      const workspace = await Workspace.open(root);
+      expect(await settings.readExecutorSettings(workspace)).toEqual(settings.defaultExecutorSettings);
+      expect(await settings.openExecutor(workspace)).toBe(hostExecutor);
+      await writeFile(join(workspace.stateDir, 'settings.json'), JSON.stringify({ theme: 'dark' }));
+      await settings.writeExecutorSettings(workspace, { executor: 'docker', dockerHost: 'tcp://lab:2376' });
+      expect(await settings.readExecutorSettings(workspace)).toEqual({
+        executor: 'docker',
+        image: 'kdlab/toolchain:latest',
+        dockerHost: 'tcp://lab:2376',
+      });
+      const raw = JSON.parse(await readFile(join(workspace.stateDir, 'settings.json'), 'utf8')) as object;
+      expect(raw).toMatchObject({ theme: 'dark', executor: 'docker' });
+      // A flag wins over the setting.
+      expect(await settings.openExecutor(workspace, { executor: 'host' })).toBe(hostExecutor);
+      expect(settings.parseExecutorKind('docker', '--executor')).toBe('docker');
+      expect(() => settings.parseExecutorKind('podman', '--executor')).toThrow(
+        /--executor: executor podman: expected host or docker/,
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,14 @@
 // The pipeline's commands: kernel list, image initramfs, boot, gdb, vmcores, run.
 import { spawn } from 'node:child_process';
 import { LabError } from '../../common/errors';
+import { openExecutor, parseExecutorKind } from '../../lab/exec/executor-settings';
+import type { Executor } from '../../lab/exec/executor';
 import { gdbArgv } from '../../lab/gdb/gdb-session';
+import { ImageBuilder } from '../../lab/image/initramfs';
+import { KdumpCapture } from '../../lab/kdump/kdump-capture';
+import { KernelBuilder } from '../../lab/kernel/kernel-builder';
+import { VmRunner } from '../../lab/vm/vm-runner';
+import { join } from 'node:path';
 import type { InitTemplate } from '../../lab/image/init-templates';
 import { initMarker } from '../../lab/image/init-templates';
 import { RootfsBuilder } from '../../lab/image/rootfs';
@@ -18,6 +25,23 @@ import { list, runJob, str, withBackend } from '../command';
 const json = { type: 'boolean' } as const;
 const kernelOption = { type: 'string', short: 'k' } as const;
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+const executorOption = { type: 'string' } as const;
+
+/** --executor host|docker (default: the workspace setting), disposed when the command ends. */
+async function withExecutor<T>(
+  backend: LabBackend,
+  values: OptionValues,
+  job: string,
+  body: (executor: Executor) => Promise<T>,
+): Promise<T> {
+  const kind = parseExecutorKind(str(values.executor), '--executor');
+  const executor = await openExecutor(backend.workspace, { executor: kind, job });
+  try {
+    return await body(executor);
+  } finally {
+    await executor.dispose();
+  }
+}
 
 function integer(values: OptionValues, name: string, min: number, max: number): number | undefined {
   const raw = str(values[name]);
@@ -191,7 +215,8 @@ export const pipelineCommands: Record<string, Command> = {
   --paused         stop at the first instruction (-S) until gdb continues (implies --gdb)
   --until PATTERN  non-interactive: wait until the console matches PATTERN (a regular expression),
                    print the boot timeline and power off; exit 1 on timeout or an unexpected panic
-  --timeout S      for --until (default 120)`,
+  --timeout S      for --until (default 120)
+  --executor E     host, or docker (QEMU in the kdlab/toolchain container); default: the workspace setting`,
     options: {
       kernel: kernelOption,
       initrd: { type: 'string' },
@@ -207,111 +232,119 @@ export const pipelineCommands: Record<string, Command> = {
       append: { type: 'string', multiple: true },
       until: { type: 'string' },
       timeout: { type: 'string' },
+      executor: executorOption,
       json,
     },
     run: (values, ctx) =>
-      withBackend(ctx, 'web', async (backend) => {
-        const kernel = await pickKernel(backend, values);
-        const accel = str(values.accel) ?? 'auto';
-        if (!['auto', 'kvm', 'tcg'].includes(accel))
-          throw new LabError('BAD_REQUEST', `--accel ${accel}: expected auto, kvm or tcg.`);
-        const rootfs = str(values.rootfs);
-        let initrd = str(values.initrd);
-        if (!initrd && !rootfs) {
-          const image = await backend.images.buildInitramfs(
-            { init: parseInitOption(str(values.init)) },
-            kernel.genInitCpio,
-          );
-          initrd = image.path;
-        }
-        const gdbPort = integer(values, 'gdb-port', 1, 65535);
-        const memoryMiB = integer(values, 'memory', 64, 65536);
-        const cpus = integer(values, 'cpus', 1, 64);
-        const crashkernelMiB = integer(values, 'crashkernel', 8, 4096);
-        const until = str(values.until);
-        const pattern = until !== undefined ? new RegExp(until) : null;
-        const vm = await backend.vmRunner.boot({
-          kernel: kernel.bzImage,
-          ...(initrd ? { initrd } : {}),
-          ...(rootfs ? { rootfs } : {}),
-          accel: accel as 'auto' | 'kvm' | 'tcg',
-          ...(memoryMiB ? { memoryMiB } : {}),
-          ...(cpus ? { cpus } : {}),
-          ...(crashkernelMiB ? { crashkernelMiB } : {}),
-          ...(values.gdb || values.paused ? { gdb: { port: gdbPort ?? 1234 } } : {}),
-          ...(values.paused ? { paused: true } : {}),
-          appendExtra: list(values.append),
-          markers: [
-            until !== undefined
-              ? { name: 'until', pattern: until }
-              : { name: 'init-ready', pattern: initMarker },
-          ],
-        });
-        const header = [
-          `kdlab boot: ${kernel.manifest.kernelRelease} on ${vm.accel.accel.toUpperCase()} — ${vm.accel.reason}`,
-          vm.gdbPort !== null
-            ? `gdb stub on :${vm.gdbPort}${values.paused ? ' (paused at the first instruction)' : ''} — kdlab gdb --port ${vm.gdbPort}, or: gdb ${kernel.vmlinux} -ex 'target remote :${vm.gdbPort}'`
-            : '',
-          `console log: ${vm.runDir}/console.log`,
-        ].filter(Boolean);
-        if (pattern) {
-          if (!values.json) ctx.stderr.write(`${header.join('\n')}\n`);
-          const timeoutS = integer(values, 'timeout', 1, 3600) ?? 120;
-          const hit = await vm
-            .waitFor(
-              (m) => (m.kind === 'marker' && m.detail === 'until') || m.kind === 'panic',
-              timeoutS * 1000,
-            )
-            .catch((error: unknown) => error as LabError);
-          await vm.powerOff();
-          const ok = !(hit instanceof Error) && (hit.kind !== 'panic' || pattern.test(hit.line));
-          const result = {
-            ok,
-            matched: hit instanceof Error ? null : hit.line,
-            error: hit instanceof Error ? hit.message : null,
-            accel: vm.accel,
-            gdbPort: vm.gdbPort,
-            runDir: vm.runDir,
-            milestones: vm.milestones,
+      withBackend(ctx, 'web', (backend) =>
+        withExecutor(backend, values, 'boot', async (executor) => {
+          const kernel = await pickKernel(backend, values);
+          const images =
+            executor.kind === 'host' ? backend.images : new ImageBuilder(backend.workspace, executor);
+          const vmRunner =
+            executor.kind === 'host' ? backend.vmRunner : new VmRunner(backend.workspace, executor);
+          const accel = str(values.accel) ?? 'auto';
+          if (!['auto', 'kvm', 'tcg'].includes(accel))
+            throw new LabError('BAD_REQUEST', `--accel ${accel}: expected auto, kvm or tcg.`);
+          const rootfs = str(values.rootfs);
+          let initrd = str(values.initrd);
+          if (!initrd && !rootfs) {
+            const image = await images.buildInitramfs(
+              { init: parseInitOption(str(values.init)) },
+              kernel.genInitCpio,
+            );
+            initrd = image.path;
+          }
+          const gdbPort = integer(values, 'gdb-port', 1, 65535);
+          const memoryMiB = integer(values, 'memory', 64, 65536);
+          const cpus = integer(values, 'cpus', 1, 64);
+          const crashkernelMiB = integer(values, 'crashkernel', 8, 4096);
+          const until = str(values.until);
+          const pattern = until !== undefined ? new RegExp(until) : null;
+          const vm = await vmRunner.boot({
+            kernel: kernel.bzImage,
+            ...(initrd ? { initrd } : {}),
+            ...(rootfs ? { rootfs } : {}),
+            accel: accel as 'auto' | 'kvm' | 'tcg',
+            ...(memoryMiB ? { memoryMiB } : {}),
+            ...(cpus ? { cpus } : {}),
+            ...(crashkernelMiB ? { crashkernelMiB } : {}),
+            ...(values.gdb || values.paused ? { gdb: { port: gdbPort ?? 1234 } } : {}),
+            ...(values.paused ? { paused: true } : {}),
+            appendExtra: list(values.append),
+            markers: [
+              until !== undefined
+                ? { name: 'until', pattern: until }
+                : { name: 'init-ready', pattern: initMarker },
+            ],
+          });
+          const header = [
+            `kdlab boot: ${kernel.manifest.kernelRelease} on ${vm.accel.accel.toUpperCase()} — ${vm.accel.reason}`,
+            vm.executor !== 'host' ? `QEMU runs in ${vm.executor}` : '',
+            vm.gdbPort !== null
+              ? `gdb stub on :${vm.gdbPort}${values.paused ? ' (paused at the first instruction)' : ''} — kdlab gdb --port ${vm.gdbPort}, or: gdb ${kernel.vmlinux} -ex 'target remote :${vm.gdbPort}'`
+              : '',
+            `console log: ${vm.runDir}/console.log`,
+          ].filter(Boolean);
+          if (pattern) {
+            if (!values.json) ctx.stderr.write(`${header.join('\n')}\n`);
+            const timeoutS = integer(values, 'timeout', 1, 3600) ?? 120;
+            const hit = await vm
+              .waitFor(
+                (m) => (m.kind === 'marker' && m.detail === 'until') || m.kind === 'panic',
+                timeoutS * 1000,
+              )
+              .catch((error: unknown) => error as LabError);
+            await vm.powerOff();
+            const ok = !(hit instanceof Error) && (hit.kind !== 'panic' || pattern.test(hit.line));
+            const result = {
+              ok,
+              matched: hit instanceof Error ? null : hit.line,
+              error: hit instanceof Error ? hit.message : null,
+              accel: vm.accel,
+              gdbPort: vm.gdbPort,
+              runDir: vm.runDir,
+              milestones: vm.milestones,
+            };
+            print(
+              ctx,
+              values,
+              result,
+              [
+                ...vm.milestones.map(
+                  (m) => `${(m.atMs / 1000).toFixed(2).padStart(7)} s  ${m.kind.padEnd(10)} ${m.line.trim()}`,
+                ),
+                ok
+                  ? `matched: ${result.matched}`
+                  : result.error
+                    ? `not matched: ${result.error}`
+                    : `not matched: the guest panicked first (${result.matched})`,
+              ].join('\n'),
+            );
+            return ok ? 0 : 1;
+          }
+          ctx.stderr.write(`${header.join('\n')}\nCtrl-] powers the guest off.\n\n`);
+          const stdin = process.stdin;
+          const raw = stdin.isTTY;
+          if (raw) stdin.setRawMode(true);
+          vm.serial.onData((chunk) => ctx.stdout.write(chunk));
+          const onInput = (data: Buffer) => {
+            if (data.includes(0x1d)) void vm.powerOff();
+            else vm.sendKeys(data.toString('utf8'));
           };
-          print(
-            ctx,
-            values,
-            result,
-            [
-              ...vm.milestones.map(
-                (m) => `${(m.atMs / 1000).toFixed(2).padStart(7)} s  ${m.kind.padEnd(10)} ${m.line.trim()}`,
-              ),
-              ok
-                ? `matched: ${result.matched}`
-                : result.error
-                  ? `not matched: ${result.error}`
-                  : `not matched: the guest panicked first (${result.matched})`,
-            ].join('\n'),
+          stdin.on('data', onInput);
+          stdin.resume();
+          const exit = await vm.exited;
+          stdin.off('data', onInput);
+          if (raw) stdin.setRawMode(false);
+          stdin.pause();
+          const panic = vm.milestones.find((m) => m.kind === 'panic');
+          ctx.stderr.write(
+            `\nkdlab boot: QEMU exited${panic ? ` after a panic: ${panic.detail ?? ''}` : ''} (status ${exit.code ?? exit.signal}).\n`,
           );
-          return ok ? 0 : 1;
-        }
-        ctx.stderr.write(`${header.join('\n')}\nCtrl-] powers the guest off.\n\n`);
-        const stdin = process.stdin;
-        const raw = stdin.isTTY;
-        if (raw) stdin.setRawMode(true);
-        vm.serial.onData((chunk) => ctx.stdout.write(chunk));
-        const onInput = (data: Buffer) => {
-          if (data.includes(0x1d)) void vm.powerOff();
-          else vm.sendKeys(data.toString('utf8'));
-        };
-        stdin.on('data', onInput);
-        stdin.resume();
-        const exit = await vm.exited;
-        stdin.off('data', onInput);
-        if (raw) stdin.setRawMode(false);
-        stdin.pause();
-        const panic = vm.milestones.find((m) => m.kind === 'panic');
-        ctx.stderr.write(
-          `\nkdlab boot: QEMU exited${panic ? ` after a panic: ${panic.detail ?? ''}` : ''} (status ${exit.code ?? exit.signal}).\n`,
-        );
-        return 0;
-      }),
+          return 0;
+        }),
+      ),
   },
   gdb: {
     summary: "gdb on a guest's stub, with the kernel's lx- scripts loaded",
@@ -431,8 +464,14 @@ kdlab run PIPELINE.yaml [--json]
   own facts (CI); the state is saved after each step and a second run resumes (--restart starts over).
 
   Example pipelines are in recipes/pipelines/. Prints progress and, at the end, where the vmcore
-  and the logs are.`,
-    options: { json, 'non-interactive': { type: 'boolean' }, restart: { type: 'boolean' } },
+  and the logs are.
+  --executor E  for a pipeline file: host, or docker (every step in the kdlab/toolchain container)`,
+    options: {
+      json,
+      'non-interactive': { type: 'boolean' },
+      restart: { type: 'boolean' },
+      executor: executorOption,
+    },
     positionals: true,
     run: async (values, ctx, positionals) => {
       if (positionals.length !== 1)
@@ -444,46 +483,64 @@ kdlab run PIPELINE.yaml [--json]
       if (/^[a-z0-9-]+$/.test(positionals[0]!))
         return withBackend(ctx, 'web', (backend) => runRecipe(backend, ctx, positionals[0]!, values));
       const loaded = await loadPipeline(positionals[0]!);
-      return withBackend(ctx, 'web', async (backend) => {
-        const result = await runJob(
-          backend,
-          ctx,
-          values.json === true,
-          { title: `Pipeline ${positionals[0]!}`, kind: 'pipeline' },
-          (progress, signal) =>
-            runPipeline(
-              loaded,
-              {
-                kernels: backend.kernels,
-                capture: backend.capture,
-                buildModule: async (kernel, dir, p, s) => {
-                  const built = await new ModuleBuilder(backend.workspace).build(kernel, dir, p, s);
-                  return built.map((m) => m.ko);
+      return withBackend(ctx, 'web', (backend) =>
+        withExecutor(backend, values, 'pipeline', async (executor) => {
+          const onHost = executor.kind === 'host';
+          const result = await runJob(
+            backend,
+            ctx,
+            values.json === true,
+            {
+              title: `Pipeline ${positionals[0]!}${onHost ? '' : ` in ${executor.describe()}`}`,
+              kind: 'pipeline',
+            },
+            (progress, signal) =>
+              runPipeline(
+                loaded,
+                {
+                  kernels: onHost
+                    ? backend.kernels
+                    : new KernelBuilder(
+                        backend.workspace,
+                        join(backend.appRoot, 'lab-images', 'kconfig'),
+                        executor,
+                      ),
+                  capture: onHost ? backend.capture : new KdumpCapture(backend.workspace, executor),
+                  buildModule: async (kernel, dir, p, s) => {
+                    const built = await new ModuleBuilder(backend.workspace, executor).build(
+                      kernel,
+                      dir,
+                      p,
+                      s,
+                    );
+                    return built.map((m) => m.ko);
+                  },
                 },
-              },
-              progress,
-              signal,
-            ),
-        );
-        const m = result.vmcore.meta;
-        print(
-          ctx,
-          values,
-          result,
-          [
-            `kernel   ${result.kernel.release}${result.kernel.cacheHit ? ' (cache hit)' : ''}  ${result.kernel.dir}`,
-            `panic    ${m.panic ?? '(none seen)'}`,
-            `vmcore   ${result.vmcore.vmcore}  (${mib(m.size)} of ${m.guestMemoryMiB} MiB, makedumpfile -d ${m.dumpLevel})`,
-            `console  ${result.vmcore.consoleLog ?? ''}`,
-            result.vmcore.captureDmesg ? `capture  ${result.vmcore.captureDmesg}` : '',
-            `timing   boot→panic ${((m.timings.bootToPanicMs ?? 0) / 1000).toFixed(1)} s, panic→vmcore on host ${((m.timings.panicToHostMs ?? 0) / 1000).toFixed(1)} s`,
-            `next     crash ${result.kernel.vmlinux} ${result.vmcore.vmcore}`,
-          ]
-            .filter(Boolean)
-            .join('\n'),
-        );
-        return 0;
-      });
+                progress,
+                signal,
+              ),
+          );
+          const m = result.vmcore.meta;
+          print(
+            ctx,
+            values,
+            result,
+            [
+              `kernel   ${result.kernel.release}${result.kernel.cacheHit ? ' (cache hit)' : ''}  ${result.kernel.dir}`,
+              `panic    ${m.panic ?? '(none seen)'}`,
+              `vmcore   ${result.vmcore.vmcore}  (${mib(m.size)} of ${m.guestMemoryMiB} MiB, makedumpfile -d ${m.dumpLevel})`,
+              `console  ${result.vmcore.consoleLog ?? ''}`,
+              result.vmcore.captureDmesg ? `capture  ${result.vmcore.captureDmesg}` : '',
+              `timing   boot→panic ${((m.timings.bootToPanicMs ?? 0) / 1000).toFixed(1)} s, panic→vmcore on host ${((m.timings.panicToHostMs ?? 0) / 1000).toFixed(1)} s`,
+              `next     crash ${result.kernel.vmlinux} ${result.vmcore.vmcore}`,
+              m.executor && m.executor !== 'host' ? `ran in   ${m.executor}` : '',
+            ]
+              .filter(Boolean)
+              .join('\n'),
+          );
+          return 0;
+        }),
+      );
     },
   },
 };
