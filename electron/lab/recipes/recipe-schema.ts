@@ -127,6 +127,8 @@ export const recipeSchema = z
     minutes: z.number().int().min(1).max(600),
     objectives: z.array(text).min(1),
     seeds: z.array(z.string()).default([]),
+    /** Where the recipe's steps run; absent: the workspace setting (host or docker). */
+    executor: z.enum(['host', 'docker']).optional(),
     kernel: z
       .object({
         base: z.enum(['tinyconfig', 'defconfig']).default('tinyconfig'),
