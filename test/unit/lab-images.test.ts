@@ -10,6 +10,7 @@ import { JsonLineSplitter } from '../../electron/lab/docker/json-stream';
 import {
   BuildProgress,
   contextFiles,
+  dockerfileInstructions,
   contextHash,
   findLabImage,
   readLabImageManifest,
@@ -141,21 +142,40 @@ describe('progress from real output', () => {
     expect(downloads.at(-1)?.fraction).toBeCloseTo(0.5, 1);
   });
 
-  it('docker build: step fractions, the failing step and its last output, the image id', () => {
+  it('docker build: weighted steps, apt counts inside the RUN step, the image id', () => {
     const log = readFileSync(join(fixtures, 'build-toolchain.log'), 'utf8');
-    const tracker = new BuildProgress();
+    const dockerfile = readFileSync(join(fixtures, 'build-toolchain.Dockerfile'), 'utf8');
+    expect(dockerfileInstructions(dockerfile).map((i) => i.split(' ')[0])).toEqual([
+      'ARG',
+      'FROM',
+      'ARG',
+      'RUN',
+      'LABEL',
+      'CMD',
+    ]);
+    const tracker = new BuildProgress(dockerfile);
     const updates: { fraction: number; message: string }[] = [];
-    // Fed in uneven chunks, as the stream arrives.
+    // Fed in uneven chunks that split lines, as the stream may arrive.
     for (let i = 0; i < log.length; i += 777) {
       const update = tracker.push(log.slice(i, i + 777));
       if (update) updates.push(update);
     }
     expect(tracker.total).toBe(6);
     expect(tracker.imageId).toBe('110a21669281');
-    expect(updates.map((u) => u.fraction)).toEqual(
-      [...new Set(updates.map((u) => u.fraction))].sort((a, b) => a - b),
-    );
-    expect(updates.at(-1)?.message).toBe('Step 6/6 : CMD ["/bin/bash"]');
+    const fractions = updates.map((u) => u.fraction);
+    for (let i = 1; i < fractions.length; i++)
+      expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1] ?? 0);
+    // The RUN step (weight 20 of 26) is where the time goes: it starts near 15 % and ends near 92 %.
+    const run = updates.find((u) => u.message.startsWith('Step 4/6 : RUN apt-get'));
+    expect(run?.fraction).toBeCloseTo(4 / 26, 3);
+    // Line by line, every apt count is seen: 159 downloaded, unpacked and set up.
+    const byLine = new BuildProgress(dockerfile);
+    const messages = log.split(/(?<=\n)/).flatMap((line) => byLine.push(line)?.message ?? []);
+    expect(messages).toContain('Step 4/6: apt packages 80/159 downloaded');
+    expect(messages).toContain('Step 4/6: apt packages 159/159 unpacked');
+    expect(messages).toContain('Step 4/6: apt packages 159/159 set up');
+    expect(messages.filter((m) => m.startsWith('Step 4/6: apt')).length).toBe(1 + 3 * 159); // "159 newly installed", then each package thrice
+    expect(updates.at(-1)).toEqual({ fraction: 25 / 26, message: 'Step 6/6 : CMD ["/bin/bash"]' });
 
     const failing = new BuildProgress();
     failing.push(

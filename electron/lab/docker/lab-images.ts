@@ -141,40 +141,105 @@ export async function contextHash(
   return hash.digest('hex');
 }
 
-/** The step counter and the output of the current step, from the classic builder's `stream` lines. */
+/** Dockerfile instructions in order (continuation lines joined, comments and blank lines dropped). */
+export function dockerfileInstructions(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (current === '' && (line === '' || line.startsWith('#'))) continue;
+    if (line.startsWith('#')) continue;
+    current += `${line.replace(/\\$/, '')} `;
+    if (!line.endsWith('\\')) {
+      out.push(current.trim());
+      current = '';
+    }
+  }
+  if (current.trim() !== '') out.push(current.trim());
+  return out;
+}
+
+/**
+ * Progress of a classic-builder build from its `stream` lines: which step runs, weighted so a RUN
+ * counts far more than an ARG or LABEL, and inside a RUN that installs packages, apt's own counts
+ * (downloaded, unpacked, set up out of "N newly installed"). Also keeps the current step's output
+ * for the error when it fails.
+ */
 export class BuildProgress {
   step = 0;
   total = 0;
   stepLine = '';
-  #output: string[] = [];
   imageId: string | null = null;
+  #output: string[] = [];
+  #pending = '';
+  readonly #weights: number[];
+  #apt = { total: 0, got: 0, unpacked: 0, setUp: 0 };
 
-  /** Feeds one `stream` text; returns a progress update when a new step started. */
+  constructor(dockerfile = '') {
+    this.#weights = dockerfileInstructions(dockerfile).map((i) =>
+      /^RUN\s/i.test(i) ? 20 : /^(FROM|COPY|ADD)\s/i.test(i) ? 2 : 1,
+    );
+  }
+
+  #fraction(within: number): number {
+    const weights = Array.from({ length: Math.max(this.total, 1) }, (_, i) => this.#weights[i] ?? 1);
+    const all = weights.reduce((a, b) => a + b, 0);
+    const done = weights.slice(0, Math.max(0, this.step - 1)).reduce((a, b) => a + b, 0);
+    return Math.min(1, (done + (weights[this.step - 1] ?? 1) * within) / all);
+  }
+
+  #aptWithin(): number {
+    const { total, got, unpacked, setUp } = this.#apt;
+    if (total === 0) return 0.02;
+    if (setUp > 0) return 0.7 + 0.3 * Math.min(1, setUp / total);
+    if (unpacked > 0) return 0.4 + 0.3 * Math.min(1, unpacked / total);
+    return 0.05 + 0.35 * Math.min(1, got / total);
+  }
+
+  /** Feeds `stream` text (lines may be split across calls); returns the latest progress update, if any. */
   push(text: string): { fraction: number; message: string } | null {
     let update: { fraction: number; message: string } | null = null;
-    for (const line of text.split('\n')) {
-      const step = /^Step (\d+)\/(\d+) : (.*)$/.exec(line.trim());
+    const lines = (this.#pending + text).split('\n');
+    this.#pending = lines.pop() ?? '';
+    for (const raw of lines) {
+      const line = raw.trim();
+      const step = /^Step (\d+)\/(\d+) : (.*)$/.exec(line);
       if (step) {
         this.step = Number(step[1]);
         this.total = Number(step[2]);
         this.stepLine = `Step ${this.step}/${this.total} : ${step[3] ?? ''}`;
         this.#output = [];
-        update = {
-          fraction: (this.step - 1) / Math.max(1, this.total),
-          message: this.stepLine.slice(0, 160),
-        };
+        this.#apt = { total: 0, got: 0, unpacked: 0, setUp: 0 };
+        update = { fraction: this.#fraction(0), message: this.stepLine.slice(0, 160) };
         continue;
       }
-      const built = /^Successfully built ([0-9a-f]{12,64})$/.exec(line.trim());
+      const built = /^Successfully built ([0-9a-f]{12,64})$/.exec(line);
       if (built?.[1]) this.imageId = built[1];
-      if (line.trim() !== '') this.#output = [...this.#output.slice(-29), line];
+      if (line !== '') this.#output = [...this.#output.slice(-29), raw];
+      const installed = /\b(\d+) newly installed\b/.exec(line);
+      if (installed) this.#apt.total = Number(installed[1]);
+      else if (this.#apt.total > 0 && /^Get:\d+ /.test(line)) this.#apt.got += 1;
+      else if (this.#apt.total > 0 && /^Unpacking /.test(line)) this.#apt.unpacked += 1;
+      else if (this.#apt.total > 0 && /^Setting up /.test(line)) this.#apt.setUp += 1;
+      else continue;
+      const { total, got, unpacked, setUp } = this.#apt;
+      const what =
+        setUp > 0
+          ? `${setUp}/${total} set up`
+          : unpacked > 0
+            ? `${unpacked}/${total} unpacked`
+            : `${got}/${total} downloaded`;
+      update = {
+        fraction: this.#fraction(this.#aptWithin()),
+        message: `Step ${this.step}/${this.total}: apt packages ${what}`,
+      };
     }
     return update;
   }
 
   /** The last lines the failing step printed. */
   tail(lines = 15): string {
-    return this.#output.slice(-lines).join('\n');
+    return [...this.#output, ...(this.#pending.trim() ? [this.#pending] : [])].slice(-lines).join('\n');
   }
 }
 
@@ -291,7 +356,7 @@ export async function ensureLabImage(
   progress.log(
     `Building ${ref} from ${contextDir} on ${base.ref} (${base.imageId.slice(7, 19)}) with ${engine.endpoint}\n`,
   );
-  const tracker = new BuildProgress();
+  const tracker = new BuildProgress(await readFile(join(contextDir, 'Dockerfile'), 'utf8'));
   let auxId: string | null = null;
   let failure: { message: string } | null = null;
   try {
