@@ -317,4 +317,40 @@ describe('the toolchain image', () => {
     },
     minutes(5),
   );
+  it(
+    'a build container killed mid-step: IO naming the step (exit 137), nothing tagged, and the next build works',
+    async () => {
+      const marker = `kdlab-kill-${process.pid}-${Date.now()}`;
+      const root = labImagesWith(
+        'kdlab-test-killed',
+        `ARG BASE=debian:bookworm-slim\nFROM \${BASE}\nRUN echo ${marker}-$((40+2)) && sleep 120\n`,
+      );
+      const progress = recorder();
+      const building = ensureLabImage(engine, 'kdlab-test-killed', progress, never, { labImagesDir: root });
+      const running = `${marker}-42`;
+      for (let i = 0; i < 600 && !progress.text().includes(running); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const victims = (await engine.docker.listContainers()).filter((c) => c.Command.includes(marker));
+      expect(victims).toHaveLength(1);
+      await engine.docker.getContainer(victims[0]?.Id ?? '').kill();
+      const error = await rejection(building);
+      expect(error.code).toBe('IO');
+      expect(error.message).toMatch(/failed at Step 3\/\d+ : RUN echo kdlab-kill-/);
+      expect(error.message).toMatch(/returned a non-zero code: 137/);
+      const tags = (await listKdlabImages(engine)).flatMap((i) => i.tags);
+      expect(tags.filter((t) => t.startsWith('kdlab/kdlab-test-killed:'))).toEqual([]);
+      // The engine's layer cache is consistent: the same context without the sleep builds and tags.
+      writeFileSync(
+        join(root, 'kdlab-test-killed', 'Dockerfile'),
+        `ARG BASE=debian:bookworm-slim\nFROM \${BASE}\nRUN echo ${marker}\n`,
+      );
+      const built = await ensureLabImage(engine, 'kdlab-test-killed', recorder(), never, {
+        labImagesDir: root,
+      });
+      expect(built.cacheHit).toBe(false);
+      await engine.docker.getImage(built.ref).remove();
+      await engine.docker.getImage('kdlab/kdlab-test-killed:latest').remove();
+    },
+    minutes(5),
+  );
 });
