@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: measures what the targets name and writes JSON to test-output/bench.json.
 // Pipeline metrics (test/bench/pipeline-bench.ts; --no-pipeline skips them, --no-kernel-build skips
-// the cold kernel build comparison, ~15 min on 2 cores). Foundation metrics: web mode start → URL printed → UI interactive in Chromium; back end RSS idle and
+// the cold kernel build comparison, ~15 min on 2 cores). Docker metrics (test/bench/docker-bench.ts;
+// --no-docker skips them, --docker-kernel-build adds the ~20 min container build vs host build). Foundation metrics: web mode start → URL printed → UI interactive in Chromium; back end RSS idle and
 // with three terminals streaming (with acks, as the UI does), and that stream's throughput.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -117,8 +118,42 @@ async function pipelineBench() {
   return JSON.parse(text.trim().split('\n').at(-1));
 }
 
+/**
+ * Docker mode (test/bench/docker-bench.ts): container start overhead, and with --docker-kernel-build
+ * (~20 min) the lab kernel built in the toolchain container vs on the host. --no-docker skips it.
+ */
+async function dockerBench(pipeline) {
+  if (process.argv.includes('--no-docker')) return null;
+  const { build } = await import('esbuild');
+  const outfile = join(root, 'dist', 'bench', 'docker-bench.mjs');
+  await build({
+    entryPoints: [join(root, 'test/bench/docker-bench.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  const args = [outfile, root];
+  if (process.argv.includes('--docker-kernel-build')) {
+    args.push('--docker-kernel-build');
+    // The host side of the ratio: the pipeline bench's cold build when it ran.
+    const hostSeconds = pipeline?.kernelBuild?.kdlabSeconds;
+    if (hostSeconds) args.push('--host-build-s', String(hostSeconds));
+  }
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (c) => (text += c));
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`docker bench failed (exit ${code})`);
+  return JSON.parse(text.trim().split('\n').at(-1));
+}
+
 mkdirSync(join(root, 'test-output'), { recursive: true });
 const pipeline = await pipelineBench();
+const docker = await dockerBench(pipeline);
 const browser = await chromium.launch({
   executablePath: process.env.KDLAB_CHROMIUM ?? '/usr/bin/chromium',
   args: [
@@ -163,11 +198,12 @@ const result = {
     runs,
   },
   pipeline,
+  docker,
 };
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(
   JSON.stringify(
-    { webMode: result.webMode, pipeline },
+    { webMode: result.webMode, pipeline, docker },
     (k, v) => (k === 'runs' ? undefined : typeof v === 'number' ? Math.round(v * 10) / 10 : v),
     2,
   ),
