@@ -3,7 +3,7 @@
 // gets an error that says what it is and what was expected.
 import { randomUUID } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../common/errors';
 import type { Workspace } from './workspace';
@@ -90,7 +90,9 @@ async function head(path: string, bytes: number): Promise<Buffer> {
 export async function identifyFile(path: string): Promise<FileIdentity> {
   const info = await stat(path).catch(() => null);
   if (!info?.isFile()) throw new LabError('NOT_FOUND', `${path} does not exist or is not a file.`);
-  const name = basename(path);
+  // Uploads are `<8 hex>-<name>` in the inbox: messages use the name the user knows.
+  const name =
+    basename(dirname(path)) === 'inbox' ? basename(path).replace(/^[0-9a-f]{8}-/, '') : basename(path);
   const base = { path, name, size: info.size };
   const bytes = await head(path, 64 * 1024);
   const sig = bytes.toString('latin1', 0, 8);
