@@ -3,7 +3,8 @@
 // Pipeline metrics (test/bench/pipeline-bench.ts; --no-pipeline skips them, --no-kernel-build skips
 // the cold kernel build comparison, ~15 min on 2 cores). Docker metrics (test/bench/docker-bench.ts;
 // --no-docker skips them, --docker-kernel-build adds the ~20 min container build vs host build). Foundation metrics: web mode start → URL printed → UI interactive in Chromium; back end RSS idle and
-// with three terminals streaming (with acks, as the UI does), and that stream's throughput.
+// with three terminals streaming (with acks, as the UI does), and that stream's throughput; serial
+// console → xterm.js throughput in Chromium with a checksum (test/bench/serial-xterm-bench.ts).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,7 +152,39 @@ async function dockerBench(pipeline) {
   return JSON.parse(text.trim().split('\n').at(-1));
 }
 
+/**
+ * Serial console → xterm.js in Chromium (test/bench/serial-xterm-bench.ts): MB/s through the real
+ * SerialSocketSource → pump → WebSocket → XtermView path, lossless by checksum. --no-serial-xterm skips it.
+ */
+async function serialXtermBench() {
+  if (process.argv.includes('--no-serial-xterm')) return null;
+  const { build } = await import('esbuild');
+  const outfile = join(root, 'dist', 'bench', 'serial-xterm-bench.mjs');
+  await build({
+    entryPoints: [join(root, 'test/bench/serial-xterm-bench.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  const child = spawn(process.execPath, [outfile, root, '32'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let text = '';
+  child.stdout.on('data', (c) => (text += c));
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`serial → xterm bench failed (exit ${code})`);
+  const run = JSON.parse(text.trim().split('\n').at(-1));
+  if (!run.lossless) throw new Error(`serial → xterm lost bytes: ${JSON.stringify(run)}`);
+  return run;
+}
+
 mkdirSync(join(root, 'test-output'), { recursive: true });
+const serialToXterm = await serialXtermBench();
 const pipeline = await pipelineBench();
 const docker = await dockerBench(pipeline);
 const browser = await chromium.launch({
@@ -195,6 +228,7 @@ const result = {
     targetIdleRssMb: 150,
     rssWithThreeTerminalsStreamingMb: runs[0].busyRssMb,
     terminalStreamMBps: streams.map((s) => s.bytes / 1024 / 1024 / s.seconds),
+    serialToXterm,
     runs,
   },
   pipeline,
