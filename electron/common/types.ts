@@ -141,6 +141,8 @@ export interface KernelSummary {
   };
   artifacts: { name: string; path: string; size: number }[];
   modules: number;
+  /** Where make ran ("host", or the Docker image and engine); null for builds made before executors. */
+  executor: string | null;
 }
 
 export interface KernelSource {

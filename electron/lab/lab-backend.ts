@@ -416,5 +416,6 @@ async function kernelSummary(k: KernelArtifacts): Promise<KernelSummary> {
     verification: k.manifest.verification,
     artifacts,
     modules: k.modules.length,
+    executor: k.manifest.executor ?? null,
   };
 }

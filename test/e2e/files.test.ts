@@ -126,6 +126,10 @@ describe('dropping files', () => {
       .toContain('Base config: your lab.config');
     expect(await page.getByTestId('kernel-base').inputValue()).toBe('file');
     expect(await page.getByTestId('drop-error').count()).toBe(0);
+    // Which engine built the kernel (the manifest's executor; older builds ran on the host).
+    expect(await page.getByTestId('kernel-executor').textContent()).toMatch(
+      /^built on (host|the host|docker)/,
+    );
     await page.screenshot({ path: join(shots, 'kernels-config-dropped.png'), fullPage: true });
     await page.close();
   }, 120_000);

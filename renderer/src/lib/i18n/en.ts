@@ -282,6 +282,8 @@ export const en = {
   'recipes.artifact.mismatch': "NOT the pack's",
   'recipes.artifact.own-run': 'made by the run',
   'recipes.artifact.no-pack': 'not checked',
+  'kernels.executor': 'built on {where}',
+  'kernels.executorUnknown': 'the host (before executors were recorded)',
 } as const;
 
 export type MessageKey = keyof typeof en;

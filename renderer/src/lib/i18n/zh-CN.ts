@@ -281,4 +281,6 @@ export const zhCN: Catalog = {
   'recipes.artifact.mismatch': '不是实验包里的',
   'recipes.artifact.own-run': '由本次运行生成',
   'recipes.artifact.no-pack': '未核对',
+  'kernels.executor': '构建于 {where}',
+  'kernels.executorUnknown': '主机（早于记录执行环境的构建）',
 };
