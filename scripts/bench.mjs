@@ -95,13 +95,15 @@ async function streamTerminal(url, bytes) {
   return { bytes: received, seconds };
 }
 
-/** The pipeline benchmarks (TypeScript, engine code): bundled with esbuild and run in a child Node. */
-async function pipelineBench() {
-  if (process.argv.includes('--no-pipeline')) return null;
+/**
+ * Bundles a TypeScript bench (engine code) with esbuild and runs it in a child Node; its last
+ * stdout line is the JSON result.
+ */
+async function runBundledBench(name, args, what) {
   const { build } = await import('esbuild');
-  const outfile = join(root, 'dist', 'bench', 'pipeline-bench.mjs');
+  const outfile = join(root, 'dist', 'bench', `${name}.mjs`);
   await build({
-    entryPoints: [join(root, 'test/bench/pipeline-bench.ts')],
+    entryPoints: [join(root, 'test/bench', `${name}.ts`)],
     outfile,
     bundle: true,
     platform: 'node',
@@ -110,13 +112,22 @@ async function pipelineBench() {
     packages: 'external',
     logLevel: 'warning',
   });
-  const args = [outfile, root, ...process.argv.filter((a) => a === '--no-kernel-build')];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [outfile, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let text = '';
   child.stdout.on('data', (c) => (text += c));
   const code = await new Promise((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`pipeline bench failed (exit ${code})`);
+  if (code !== 0) throw new Error(`${what} failed (exit ${code})`);
   return JSON.parse(text.trim().split('\n').at(-1));
+}
+
+/** The pipeline benchmarks (test/bench/pipeline-bench.ts). */
+async function pipelineBench() {
+  if (process.argv.includes('--no-pipeline')) return null;
+  const args = [root, ...process.argv.filter((a) => a === '--no-kernel-build')];
+  return runBundledBench('pipeline-bench', args, 'pipeline bench');
 }
 
 /**
@@ -125,31 +136,14 @@ async function pipelineBench() {
  */
 async function dockerBench(pipeline) {
   if (process.argv.includes('--no-docker')) return null;
-  const { build } = await import('esbuild');
-  const outfile = join(root, 'dist', 'bench', 'docker-bench.mjs');
-  await build({
-    entryPoints: [join(root, 'test/bench/docker-bench.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    packages: 'external',
-    logLevel: 'warning',
-  });
-  const args = [outfile, root];
+  const args = [root];
   if (process.argv.includes('--docker-kernel-build')) {
     args.push('--docker-kernel-build');
     // The host side of the ratio: the pipeline bench's cold build when it ran.
     const hostSeconds = pipeline?.kernelBuild?.kdlabSeconds;
     if (hostSeconds) args.push('--host-build-s', String(hostSeconds));
   }
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let text = '';
-  child.stdout.on('data', (c) => (text += c));
-  const code = await new Promise((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`docker bench failed (exit ${code})`);
-  return JSON.parse(text.trim().split('\n').at(-1));
+  return runBundledBench('docker-bench', args, 'docker bench');
 }
 
 /**
@@ -158,27 +152,7 @@ async function dockerBench(pipeline) {
  */
 async function serialXtermBench() {
   if (process.argv.includes('--no-serial-xterm')) return null;
-  const { build } = await import('esbuild');
-  const outfile = join(root, 'dist', 'bench', 'serial-xterm-bench.mjs');
-  await build({
-    entryPoints: [join(root, 'test/bench/serial-xterm-bench.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    packages: 'external',
-    logLevel: 'warning',
-  });
-  const child = spawn(process.execPath, [outfile, root, '32'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let text = '';
-  child.stdout.on('data', (c) => (text += c));
-  const code = await new Promise((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`serial → xterm bench failed (exit ${code})`);
-  const run = JSON.parse(text.trim().split('\n').at(-1));
+  const run = await runBundledBench('serial-xterm-bench', [root, '32'], 'serial → xterm bench');
   if (!run.lossless) throw new Error(`serial → xterm lost bytes: ${JSON.stringify(run)}`);
   return run;
 }
