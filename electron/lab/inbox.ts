@@ -2,10 +2,11 @@
 // OS): where uploads land, and what a file is — told from its bytes, not its name, so a wrong file
 // gets an error that says what it is and what was expected.
 import { randomUUID } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../common/errors';
+import { readHead } from './read-head';
 import type { Workspace } from './workspace';
 
 export type InboxKind = 'vmcore' | 'config' | 'pack' | 'report' | 'log';
@@ -75,17 +76,6 @@ const expected: Record<InboxKind, { what: string; hint: string }> = {
   log: { what: 'a console log', hint: 'Paste the log text, or drop a .log/.txt file.' },
 };
 
-async function head(path: string, bytes: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Tells what a file is from its first bytes (and, for JSON, its shape). */
 export async function identifyFile(path: string): Promise<FileIdentity> {
   const info = await stat(path).catch(() => null);
@@ -94,7 +84,7 @@ export async function identifyFile(path: string): Promise<FileIdentity> {
   const name =
     basename(dirname(path)) === 'inbox' ? basename(path).replace(/^[0-9a-f]{8}-/, '') : basename(path);
   const base = { path, name, size: info.size };
-  const bytes = await head(path, 64 * 1024);
+  const bytes = await readHead(path, 64 * 1024);
   const sig = bytes.toString('latin1', 0, 8);
   if (sig === 'KDUMP   ') return { ...base, kind: 'vmcore', detail: 'kdump-compressed vmcore' };
   if (sig === 'makedump') return { ...base, kind: 'vmcore', detail: 'makedumpfile flattened vmcore' };

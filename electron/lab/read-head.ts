@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 
 /** The first `bytes` bytes of a file (all of it when smaller): enough for ELF headers and #! lines. */
-export async function readHead(path: string, bytes: number): Promise<Uint8Array> {
+export async function readHead(path: string, bytes: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(bytes);
