@@ -88,9 +88,9 @@ export interface AppInfo {
 
 /** Flow control of terminal output (the VS Code scheme): the source pauses above HIGH unacknowledged chars. */
 export const terminalFlow = {
-  highWatermarkChars: 100_000,
-  lowWatermarkChars: 5_000,
-  ackChunkChars: 5_000,
+  highWatermarkChars: 500_000,
+  lowWatermarkChars: 100_000,
+  ackChunkChars: 50_000,
   /** Output is batched into at most one event per frame or per this many chars. */
   batchIntervalMs: 16,
   batchMaxChars: 200_000,

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabEventName, LabEvents } from '../../electron/common/events';
+import { terminalFlow } from '../../electron/common/types';
 import type { TerminalInfo } from '../../electron/common/types';
 import type { ClientContext } from '../../electron/lab/dispatcher';
 import { createLabBackend } from '../../electron/lab/lab-backend';
@@ -84,11 +85,14 @@ describe('host shell terminal', () => {
     const script =
       'stty -echo; seq 1 400000 > /tmp/kdlab-flood.$$; echo BEGIN-$((6*7)); cat /tmp/kdlab-flood.$$; echo SUM=$(sha256sum < /tmp/kdlab-flood.$$ | cut -c1-64); rm /tmp/kdlab-flood.$$\r';
     await c.call('terminal.write', { id: term.id, data: script });
-    // Without acks the back end must stop well short of the whole output.
+    // Without acks the back end must stop well short of the whole output (2.7 MB): at the high
+    // watermark, plus one batch and what the pty had already read.
     await new Promise((r) => setTimeout(r, 1_500));
     const unackedSize = (c.output.get(term.id) ?? '').length;
-    expect(unackedSize).toBeLessThan(1_000_000);
-    // Now acknowledge as the renderer does, in 5000-char steps, until the checksum line arrives.
+    expect(unackedSize).toBeLessThan(
+      terminalFlow.highWatermarkChars + terminalFlow.batchMaxChars + 256 * 1024,
+    );
+    // Now acknowledge in 5000-char steps (finer than the renderer's) until the checksum line arrives.
     let acked = 0;
     await waitFor(
       () => {
