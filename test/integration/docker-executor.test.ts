@@ -202,6 +202,26 @@ describe('DockerExecutor.spawn', () => {
   });
 });
 
+describe("reaching another step's port (gdb → the QEMU stub)", () => {
+  it("a container asking for a published port gets the publisher's 127.0.0.1", async () => {
+    const port = 25_000 + Math.floor(Math.random() * 1000);
+    const listener = await executor.spawn(['nc', '-l', '-p', String(port), '-e', 'echo', 'stub-here'], {
+      ports: [port],
+    });
+    try {
+      let out = '';
+      for (let i = 0; i < 20 && !out.includes('stub-here'); i += 1) {
+        out = (await executor.run(['nc', '-w', '3', '127.0.0.1', String(port)], { reachPort: port })).stdout;
+        if (!out) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(out).toContain('stub-here');
+    } finally {
+      listener.kill();
+      await listener.wait();
+    }
+  });
+});
+
 describe('exec terminals', () => {
   it('gives a TTY; resize reaches it (stty size); killing it removes its container', async () => {
     const term = await executor.openTerminal(['sh'], { cols: 80, rows: 24 });

@@ -206,6 +206,7 @@ export class DockerExecutor implements Executor {
   readonly #volume: string;
   readonly #job: string;
   readonly #live = new Set<Dockerode.Container>();
+  readonly #which = new Map<string, Promise<string | null>>();
 
   private constructor(options: DockerExecutorOptions, imageId: string) {
     this.#engine = options.engine;
@@ -253,6 +254,10 @@ export class DockerExecutor implements Executor {
     return this.#remote;
   }
 
+  get sharesHostFiles(): boolean {
+    return !this.#remote;
+  }
+
   /** HOME inside: a folder of the workspace, writable by the user. */
   get home(): string {
     return `${this.#workspace}/tmp/docker-home`;
@@ -263,9 +268,17 @@ export class DockerExecutor implements Executor {
     return `docker ${this.#image} (${id}) on ${this.#engine.endpoint}${this.#remote ? ' (remote: workspace in a volume)' : ''}`;
   }
 
-  /** The image is expected to carry the lab's tools; a missing one shows up as TOOL_MISSING at start. */
+  /** Looks the tool up in the image (one short container, remembered for this executor). */
   which(name: string): Promise<string | null> {
-    return Promise.resolve(name);
+    let found = this.#which.get(name);
+    if (!found) {
+      found = this.run(['sh', '-c', 'command -v "$1"', 'sh', name], { timeoutMs: 30_000 }).then(
+        (r) => (r.exitCode === 0 ? r.stdout.trim() || null : null),
+        () => null,
+      );
+      this.#which.set(name, found);
+    }
+    return found;
   }
 
   get #userSpec(): string {
@@ -300,7 +313,9 @@ export class DockerExecutor implements Executor {
     }
     const hostConfig: Dockerode.HostConfig = {
       AutoRemove: request.autoRemove,
-      ...(request.hostNetwork ? { NetworkMode: 'host' } : {}),
+      ...(request.reachPort !== undefined
+        ? { NetworkMode: await this.#networkReaching(request.reachPort) }
+        : {}),
       // tini as PID 1: signals reach the tool, and make's children are reaped.
       Init: true,
       ...(this.#remote
@@ -346,6 +361,18 @@ export class DockerExecutor implements Executor {
     } catch (error) {
       throw dockerError(error, `Creating a container for ${request.argv[0] ?? ''}`);
     }
+  }
+
+  /**
+   * The network in which 127.0.0.1:PORT is the listener: that of the kdlab container publishing
+   * PORT (its loopback is where QEMU's stub is), else the engine host's own.
+   */
+  async #networkReaching(port: number): Promise<string> {
+    const publishing = await this.#engine.docker
+      .listContainers({ filters: { label: [`${kdlabLabel}=true`], publish: [`${port}/tcp`] } })
+      .catch(() => []);
+    const owner = publishing[0];
+    return owner ? `container:${owner.Id}` : 'host';
   }
 
   /** Remote engine: the step's inputs (and HOME) are copied into the container before it starts. */
@@ -453,6 +480,7 @@ export class DockerExecutor implements Executor {
         stdin: options.input !== undefined,
         inputs: options.inputs ?? [],
         outputs: options.outputs ?? [],
+        ...(options.reachPort !== undefined ? { reachPort: options.reachPort } : {}),
         autoRemove: !needsOutputs,
       },
       options.installHint,
@@ -530,6 +558,7 @@ export class DockerExecutor implements Executor {
         stdin: options.stdin === true,
         inputs: options.inputs ?? [],
         outputs: options.outputs ?? [],
+        ...(options.reachPort !== undefined ? { reachPort: options.reachPort } : {}),
         ports: options.ports,
         devices: options.devices,
         autoRemove: !(this.#remote && (options.outputs ?? []).length > 0),
@@ -576,6 +605,7 @@ export class DockerExecutor implements Executor {
       ...(options.cwd ? { cwd: options.cwd } : {}),
       inputs: options.inputs ?? [],
       outputs: options.outputs ?? [],
+      ...(options.reachPort !== undefined ? { reachPort: options.reachPort } : {}),
     });
     try {
       const env = this.#env(options.env);

@@ -14,8 +14,11 @@ export interface StepPaths {
   inputs?: string[];
   /** Files or folders written: copied back after the step (remote engine). */
   outputs?: string[];
-  /** Share the engine host's network (gdb reaching a stub published on its loopback). */
-  hostNetwork?: boolean;
+  /**
+   * A TCP port another step listens on that this one connects to at 127.0.0.1 (gdb → QEMU's stub).
+   * The host sees it there already; a container joins the network of the container publishing it.
+   */
+  reachPort?: number;
 }
 
 export type ExecRunOptions = RunOptions & StepPaths;
@@ -65,6 +68,8 @@ export interface Executor {
   describe(): string;
   /** Identity for cache keys: null on the host (keys stay as they were), else the engine and image id. */
   readonly cacheIdentity: string | null;
+  /** Files (and unix sockets) on this machine are the ones the processes see: false for a remote engine. */
+  readonly sharesHostFiles: boolean;
   /** The address a process inside must listen on for the host to reach a published port. */
   readonly listenHost: string;
   /** The tool's path where it would run, or null when it is not there. */

@@ -36,6 +36,7 @@ export class HostExecutor implements Executor {
   readonly kind = 'host' as const;
   readonly cacheIdentity = null;
   readonly listenHost = '127.0.0.1';
+  readonly sharesHostFiles = true;
 
   describe(): string {
     return 'host';
@@ -47,7 +48,7 @@ export class HostExecutor implements Executor {
 
   run(argv: readonly string[], options: ExecRunOptions = {}): Promise<RunResult> {
     // The host sees every path already: inputs/outputs need no copying.
-    const { inputs: _inputs, outputs: _outputs, hostNetwork: _hostNetwork, ...rest } = options;
+    const { inputs: _inputs, outputs: _outputs, reachPort: _reachPort, ...rest } = options;
     return runCommand(argv, rest);
   }
 

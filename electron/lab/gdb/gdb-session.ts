@@ -53,11 +53,11 @@ async function check(target: GdbTarget, executor: Executor): Promise<string> {
   return gdb;
 }
 
-/** What gdb reads, and the stub it reaches on the engine host's loopback (a container needs both). */
-function gdbPaths(target: GdbTarget): { inputs: string[]; hostNetwork: boolean } {
+/** What gdb reads, and the stub it reaches at 127.0.0.1 (a container needs both). */
+function gdbPaths(target: GdbTarget): { inputs: string[]; reachPort?: number } {
   return {
     inputs: [target.vmlinux, ...(target.gdbScript ? [dirname(target.gdbScript)] : [])],
-    hostNetwork: true,
+    ...(target.host === undefined || target.host === '127.0.0.1' ? { reachPort: target.port } : {}),
   };
 }
 

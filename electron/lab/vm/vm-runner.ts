@@ -321,6 +321,17 @@ export class VmRunner {
    */
   async #connectSerial(qemu: LabProcess, socket: string): Promise<TerminalSource> {
     if (this.executor.kind === 'host') return SerialSocketSource.connect(socket);
+    if (!(await this.executor.which('socat'))) {
+      // A local engine shares the run folder, socket included: connect to it directly.
+      if (!this.executor.sharesHostFiles) {
+        throw new LabError(
+          'TOOL_MISSING',
+          `socat is not in the lab image (${this.executor.describe()}): the guest's console cannot be reached on a remote engine.`,
+          'Add socat to lab-images/toolchain/Dockerfile and rebuild: kdlab images build toolchain.',
+        );
+      }
+      return SerialSocketSource.connect(socket);
+    }
     // The socket appears once QEMU has parsed its options (the run folder is shared with the host).
     const deadline = Date.now() + 10_000;
     while (!(await stat(socket).catch(() => null))) {
