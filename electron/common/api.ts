@@ -43,6 +43,22 @@ const fragmentName = z.string().regex(/^[\w-]{1,40}$/);
 const optionName = z.string().regex(/^[A-Za-z0-9_]{1,80}$/);
 /** A file on the back end's host: a dropped file's path (Electron) or its upload in the inbox (web). */
 const hostPath = z.string().min(1).max(4096);
+/** name[:tag][@digest] (an optional registry host:port/ first), or an image id. */
+export const dockerImageRef = z
+  .string()
+  .max(255)
+  .regex(
+    /^(?:sha256:[0-9a-f]{12,64}|(?:[a-z0-9.-]+(?::\d{1,5})?\/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?)$/,
+    'a Docker image reference, e.g. kdlab/toolchain:latest',
+  );
+/** A DOCKER_HOST-style address; the back end parses it fully (ports, TLS) before saving it. */
+export const dockerEngineAddress = z
+  .string()
+  .max(500)
+  .regex(
+    /^(?:unix:\/\/\/[^\s]+|(?:tcp|ssh|https?):\/\/[^\s/]+\/?)$/,
+    'a Docker engine address: unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST',
+  );
 
 export const apiRequestSchemas = {
   'app.info': empty,
@@ -155,6 +171,16 @@ export const apiRequestSchemas = {
       crashkernelMiB: z.number().int().min(8).max(4096).optional(),
     })
     .strict(),
+  'settings.get': empty,
+  'settings.setExecutor': z
+    .object({
+      executor: z.enum(['host', 'docker']),
+      /** The lab image Docker steps run in. */
+      image: dockerImageRef.optional(),
+      /** A saved engine; null forgets it (DOCKER_HOST, else the local socket); absent keeps it. */
+      engine: dockerEngineAddress.nullable().optional(),
+    })
+    .strict(),
   'docker.status': empty,
   'docker.images': empty,
   'docker.buildImage': z
@@ -179,7 +205,17 @@ export type ApiArgs<M extends ApiMethod> = z.input<(typeof apiRequestSchemas)[M]
 /** What a handler receives after validation. */
 export type ApiParsedArgs<M extends ApiMethod> = z.output<(typeof apiRequestSchemas)[M]>;
 
-/** The Docker engine kdlab uses (DOCKER_HOST, else the local socket). */
+/** Where the lab's tools run (state/settings.json); a recipe or a CLI flag may override it per run. */
+export interface ExecutorSettingsInfo {
+  executor: 'host' | 'docker';
+  image: string;
+  /** The saved engine, or null: DOCKER_HOST, else the local socket. */
+  engine: string | null;
+  /** The engine Docker steps go to with these settings (the saved one, else DOCKER_HOST, else the socket). */
+  effectiveEngine: string;
+}
+
+/** The Docker engine kdlab uses (the saved engine, else DOCKER_HOST, else the local socket). */
 export interface DockerStatus {
   endpoint: string;
   isLocal: boolean;
@@ -241,6 +277,8 @@ export interface ApiResults {
   'vmcores.analyze': CrashReport;
   'vmcores.remove': null;
   'vmcores.capture': VmcoreSummary;
+  'settings.get': ExecutorSettingsInfo;
+  'settings.setExecutor': ExecutorSettingsInfo;
   'docker.status': DockerStatus;
   'docker.images': {
     endpoint: string;

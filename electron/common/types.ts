@@ -116,6 +116,8 @@ export interface VmInfo {
   startedAt: string;
   milestones: VmMilestone[];
   runDir: string;
+  /** Where QEMU runs: "host", or the Docker image and engine. */
+  executor: string;
 }
 
 export interface KernelSummary {
@@ -172,6 +174,8 @@ export interface VmcoreSummary {
     crashkernelMiB: number | null;
     panic: string | null;
     timings: { bootToPanicMs: number | null; panicToHostMs: number | null };
+    /** Where QEMU and the dump tools ran; absent for captures made before executors. */
+    executor?: string;
   };
 }
 

@@ -2,18 +2,21 @@
 // Used by the Electron main process, the web mode and the CLI alike; never imports electron.
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { validateExternalUrl } from '../common/api';
 import { LabError } from '../common/errors';
+import type { ExecutorSettingsInfo } from '../common/api';
 import type { AppInfo, KernelSummary, PackSummary } from '../common/types';
 import { findAppRoot } from './app-root';
 import { createDispatcher } from './dispatcher';
 import type { ApiHandlers, Dispatch } from './dispatcher';
-import { analyzeVmcore, crashConsoleArgv } from './analyze/crash/analyzer';
+import { analyzeVmcore, checkPair } from './analyze/crash/analyzer';
 import { decodeLog, decodeText } from './analyze/decoder';
-import { PtyTerminalSource } from './terminals/pty-source';
 import { Doctor } from './doctor/doctor';
-import { openDockerEngine } from './docker/engine';
+import { openDockerEngine, resolveEngineAddress } from './docker/engine';
+import type { Executor } from './exec/executor';
+import { openExecutor, readExecutorSettings, writeExecutorSettings } from './exec/executor-settings';
+import { disposeWithTerminal } from './exec/terminal-lease';
 import { ensureLabImage, listKdlabImages, readLabImageManifest } from './docker/lab-images';
 import { EventBus } from './event-bus';
 import { JobManager } from './jobs';
@@ -34,6 +37,7 @@ import { VmRunner } from './vm/vm-runner';
 import { VmSessions } from './vm/vm-sessions';
 import { TerminalService } from './terminals/terminal-service';
 import type { SourceFactory } from './terminals/terminal-service';
+import type { Progress } from './jobs';
 import { Workspace, defaultWorkspaceRoot, isInside } from './workspace';
 
 export interface LabBackendOptions {
@@ -88,7 +92,8 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     options.terminalFactory,
   );
 
-  const kernels = new KernelBuilder(workspace, join(appRoot, 'lab-images', 'kconfig'));
+  const kconfigDir = join(appRoot, 'lab-images', 'kconfig');
+  const kernels = new KernelBuilder(workspace, kconfigDir);
   const images = new ImageBuilder(workspace);
   const vmRunner = new VmRunner(workspace);
   const vms = new VmSessions(
@@ -121,6 +126,41 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     node: process.versions.node,
   };
 
+  // Every operation opens its own executor from the saved setting (Docker: the engine pinged, the
+  // image pinned, leftovers of dead kdlab processes removed) and disposes it when done, so a changed
+  // setting or a rebuilt image applies to the next operation and no container outlives its owner.
+  const settingsInfo = async (): Promise<ExecutorSettingsInfo> => {
+    const s = await readExecutorSettings(workspace);
+    let effectiveEngine: string;
+    try {
+      effectiveEngine = resolveEngineAddress(s.dockerHost ? { host: s.dockerHost } : {}).endpoint;
+    } catch {
+      effectiveEngine = s.dockerHost ?? process.env.DOCKER_HOST ?? '';
+    }
+    return { executor: s.executor, image: s.image, engine: s.dockerHost, effectiveEngine };
+  };
+  /** The saved engine for docker.* (else DOCKER_HOST, else the local socket). */
+  const savedEngine = async () => {
+    const { dockerHost } = await readExecutorSettings(workspace);
+    return openDockerEngine(dockerHost ? { host: dockerHost } : {});
+  };
+  /** " (Docker)" in a job's title when the saved setting sends it to a container. */
+  const whereTitle = async () =>
+    (await readExecutorSettings(workspace)).executor === 'docker' ? ' (Docker)' : '';
+  const withExecutor = async <T>(
+    job: string,
+    progress: Progress,
+    body: (executor: Executor) => Promise<T>,
+  ): Promise<T> => {
+    const executor = await openExecutor(workspace, { job });
+    try {
+      if (executor.kind !== 'host') progress.log(`Runs on: ${executor.describe()}\n`);
+      return await body(executor);
+    } finally {
+      await executor.dispose();
+    }
+  };
+
   const vmcoreWithVmlinux = async (id: string) => {
     const entry = await vmcores.get(id);
     const vmlinux =
@@ -142,20 +182,28 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       if (args.kind === 'shell') return terminals.open(client.clientId, 'shell', args.cols, args.rows);
       if (args.kind === 'crash') {
         const { vmcore, vmlinux } = await vmcoreWithVmlinux(args.vmcoreId);
-        const { argv, cwd } = await crashConsoleArgv(vmlinux, vmcore);
-        const source = new PtyTerminalSource({
-          file: argv[0]!,
-          args: argv.slice(1),
-          cwd,
-          env: process.env,
-          cols: args.cols,
-          rows: args.rows,
-        });
+        const executor = await openExecutor(workspace, { job: 'crash' });
+        let source;
+        try {
+          if (!(await executor.which('crash')))
+            throw new LabError('TOOL_MISSING', 'crash is not installed.', 'apt-get install -y crash');
+          await checkPair(vmlinux, vmcore, executor);
+          source = await executor.openTerminal(['crash', vmlinux, vmcore], {
+            cwd: dirname(vmcore),
+            cols: args.cols,
+            rows: args.rows,
+            inputs: [vmlinux, vmcore],
+          });
+        } catch (error) {
+          await executor.dispose();
+          throw error;
+        }
+        const where = executor.kind === 'host' ? '' : ` (${executor.kind})`;
         return terminals.attach(
           client.clientId,
           'crash',
-          `crash · ${args.vmcoreId}`,
-          source,
+          `crash · ${args.vmcoreId}${where}`,
+          disposeWithTerminal(source, executor),
           args.cols,
           args.rows,
         );
@@ -197,19 +245,21 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       // A dropped or chosen .config: refuse anything else before make sees it.
       if (typeof args.base === 'object') await requireKind(args.base.configFile, 'config');
       const built = await jobs.withProgress(
-        { title: 'Building the kernel', kind: 'kernel-build' },
+        { title: `Building the kernel${await whereTitle()}`, kind: 'kernel-build' },
         (progress, signal) =>
-          kernels.build(
-            {
-              source: args.source,
-              base: args.base,
-              fragments: args.fragments,
-              extra: args.extra,
-              optional: args.optional,
-              ...(args.jobs ? { jobs: args.jobs } : {}),
-            },
-            progress,
-            signal,
+          withExecutor('kernel-build', progress, (executor) =>
+            new KernelBuilder(workspace, kconfigDir, executor).build(
+              {
+                source: args.source,
+                base: args.base,
+                fragments: args.fragments,
+                extra: args.extra,
+                optional: args.optional,
+                ...(args.jobs ? { jobs: args.jobs } : {}),
+              },
+              progress,
+              signal,
+            ),
           ),
       );
       return { ...(await kernelSummary(built)), cacheHit: built.cacheHit };
@@ -220,24 +270,28 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
         images.buildInitramfs({ init: args.init }, kernel.genInitCpio, signal),
       );
     },
-    'vms.boot': (args) =>
-      jobs.withProgress({ title: 'Booting the lab kernel', kind: 'vm-boot' }, (progress, signal) =>
-        vms.boot(
-          {
-            kernelKey: args.kernelKey,
-            init: args.init,
-            gdb: args.gdb,
-            paused: args.paused,
-            accel: args.accel,
-            ...(args.memoryMiB ? { memoryMiB: args.memoryMiB } : {}),
-            ...(args.cpus ? { cpus: args.cpus } : {}),
-            ...(args.crashkernelMiB ? { crashkernelMiB: args.crashkernelMiB } : {}),
-            ...(args.gdbPort ? { gdbPort: args.gdbPort } : {}),
-          },
-          progress,
-          // The guest outlives the boot job: cancelling the job must not kill a booted guest.
-          signal,
-        ),
+    'vms.boot': async (args) =>
+      jobs.withProgress(
+        { title: `Booting the lab kernel${await whereTitle()}`, kind: 'vm-boot' },
+        async (progress, signal) =>
+          vms.boot(
+            {
+              kernelKey: args.kernelKey,
+              init: args.init,
+              gdb: args.gdb,
+              paused: args.paused,
+              accel: args.accel,
+              ...(args.memoryMiB ? { memoryMiB: args.memoryMiB } : {}),
+              ...(args.cpus ? { cpus: args.cpus } : {}),
+              ...(args.crashkernelMiB ? { crashkernelMiB: args.crashkernelMiB } : {}),
+              ...(args.gdbPort ? { gdbPort: args.gdbPort } : {}),
+            },
+            progress,
+            // The guest outlives the boot job: cancelling the job must not kill a booted guest.
+            signal,
+            // The guest owns its executor (its container lives as long as it does).
+            await openExecutor(workspace, { job: 'vm' }),
+          ),
       ),
     'vms.list': () => vms.list(),
     'vms.crash': (args) => {
@@ -314,8 +368,11 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'vmcores.analyze': async (args) => {
       const input = await vmcoreWithVmlinux(args.id);
       return jobs.withProgress(
-        { title: 'Analyzing the vmcore (crash)', kind: 'analyze' },
-        (progress, signal) => analyzeVmcore(input, progress, signal),
+        { title: `Analyzing the vmcore (crash)${await whereTitle()}`, kind: 'analyze' },
+        (progress, signal) =>
+          withExecutor('analyze', progress, (executor) =>
+            analyzeVmcore({ ...input, executor }, progress, signal),
+          ),
       );
     },
     'vmcores.list': async () => (await vmcores.list()).map((e) => ({ id: e.meta.id, ...e })),
@@ -326,29 +383,42 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'vmcores.capture': async (args) => {
       const kernel = await kernels.load(args.kernelKey);
       const entry = await jobs.withProgress(
-        { title: 'Crash and capture (kdump)', kind: 'capture' },
+        { title: `Crash and capture (kdump)${await whereTitle()}`, kind: 'capture' },
         (progress, signal) =>
-          capture.capture(
-            {
-              kernel,
-              trigger: args.trigger,
-              memoryMiB: args.memoryMiB,
-              dumpLevel: args.dumpLevel,
-              ...(args.crashkernelMiB ? { crashkernelMiB: args.crashkernelMiB } : {}),
-            },
-            progress,
-            signal,
+          withExecutor('capture', progress, (executor) =>
+            (executor.kind === 'host' ? capture : new KdumpCapture(workspace, executor)).capture(
+              {
+                kernel,
+                trigger: args.trigger,
+                memoryMiB: args.memoryMiB,
+                dumpLevel: args.dumpLevel,
+                ...(args.crashkernelMiB ? { crashkernelMiB: args.crashkernelMiB } : {}),
+              },
+              progress,
+              signal,
+            ),
           ),
       );
       return { id: entry.meta.id, ...entry };
     },
+    'settings.get': () => settingsInfo(),
+    'settings.setExecutor': async (args) => {
+      // The full parse (ports, TLS, ssh user) before anything is saved: a bad address never sticks.
+      if (args.engine) resolveEngineAddress({ host: args.engine });
+      await writeExecutorSettings(workspace, {
+        executor: args.executor,
+        ...(args.image !== undefined ? { image: args.image } : {}),
+        ...(args.engine !== undefined ? { dockerHost: args.engine } : {}),
+      });
+      return settingsInfo();
+    },
     'docker.status': async () => {
-      const { endpoint, isLocal, version, apiVersion } = await openDockerEngine();
+      const { endpoint, isLocal, version, apiVersion } = await savedEngine();
       return { endpoint, isLocal, version, apiVersion };
     },
     'docker.images': async () => {
       const manifest = await readLabImageManifest(join(appRoot, 'lab-images'));
-      const engine = await openDockerEngine();
+      const engine = await savedEngine();
       return {
         endpoint: engine.endpoint,
         labImages: manifest.images.map((i) => ({ name: i.name, description: i.description })),
@@ -356,7 +426,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       };
     },
     'docker.buildImage': async (args) => {
-      const engine = await openDockerEngine();
+      const engine = await savedEngine();
       return jobs.withProgress(
         { title: `Building the ${args.name} image`, kind: 'docker-build' },
         (progress, signal) =>

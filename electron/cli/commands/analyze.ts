@@ -3,10 +3,11 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LabError } from '../../common/errors';
 import { analyzeVmcore, findVmlinux, renderHtml, renderMarkdown } from '../../lab/analyze/crash/analyzer';
+import { openExecutor, parseExecutorKind } from '../../lab/exec/executor-settings';
 import type { LabBackend } from '../../lab/lab-backend';
 import { writeFileAtomic } from '../../lab/workspace';
 import type { Command } from '../command';
-import { runJob, withBackend } from '../command';
+import { runJob, str, withBackend } from '../command';
 
 /** A library id or a path; the vmlinux from the library's metadata unless one is given. */
 export async function resolveVmcore(
@@ -27,14 +28,16 @@ export async function resolveVmcore(
 
 export const analyzeCommand: Command = {
   summary: 'Run crash on a vmcore and print a structured report (json, md or html)',
-  usage: `kdlab analyze <vmcore|library-id> [--vmlinux FILE] [--format json|md|html] [-o FILE]
+  usage: `kdlab analyze <vmcore|library-id> [--vmlinux FILE] [--format json|md|html] [-o FILE] [--executor host|docker]
 
   Checks that vmlinux and vmcore belong together first, then runs crash -s (sys, bt -l, bt -a, log -m,
-  ps, mod, mod -t, then dis -l of the faulting code). The report is stored beside the vmcore in the library and reused.`,
+  ps, mod, mod -t, then dis -l of the faulting code). The report is stored beside the vmcore in the library and reused.
+  --executor E  host, or docker (readelf and crash in the kdlab/toolchain container); default: the workspace setting`,
   options: {
     vmlinux: { type: 'string' },
     format: { type: 'string' },
     output: { type: 'string', short: 'o' },
+    executor: { type: 'string' },
   },
   positionals: true,
   run: (values, ctx, [target]) =>
@@ -52,13 +55,18 @@ export const analyzeCommand: Command = {
         target,
         typeof values.vmlinux === 'string' ? values.vmlinux : undefined,
       );
+      const kind = parseExecutorKind(str(values.executor), '--executor');
+      const executor = await openExecutor(backend.workspace, { executor: kind, job: 'analyze' });
       const report = await runJob(
         backend,
         ctx,
         format === 'json' || typeof values.output === 'string',
-        { title: 'Analyzing the vmcore', kind: 'analyze' },
-        (p, s) => analyzeVmcore(input, p, s),
-      );
+        {
+          title: `Analyzing the vmcore${executor.kind === 'host' ? '' : ` in ${executor.describe()}`}`,
+          kind: 'analyze',
+        },
+        (p, s) => analyzeVmcore({ ...input, executor }, p, s),
+      ).finally(() => executor.dispose());
       const text =
         format === 'json'
           ? `${JSON.stringify(report, null, 2)}\n`

@@ -1,9 +1,10 @@
 // The pipeline's commands: kernel list, image initramfs, boot, gdb, vmcores, run.
 import { spawn } from 'node:child_process';
 import { LabError } from '../../common/errors';
-import { openExecutor, parseExecutorKind } from '../../lab/exec/executor-settings';
+import { openExecutor, parseExecutorKind, readExecutorSettings } from '../../lab/exec/executor-settings';
+import type { TerminalSource } from '../../lab/terminals/terminal-source';
 import type { Executor } from '../../lab/exec/executor';
-import { gdbArgv } from '../../lab/gdb/gdb-session';
+import { gdbArgv, openGdbTerminal, runGdbBatch } from '../../lab/gdb/gdb-session';
 import { ImageBuilder } from '../../lab/image/initramfs';
 import { KdumpCapture } from '../../lab/kdump/kdump-capture';
 import { KernelBuilder } from '../../lab/kernel/kernel-builder';
@@ -41,6 +42,28 @@ async function withExecutor<T>(
   } finally {
     await executor.dispose();
   }
+}
+
+/** A terminal source (gdb in a container) on this terminal: raw keys in, output out, resized with it. */
+function attachTerminal(source: TerminalSource, stdout: NodeJS.WriteStream): Promise<number> {
+  const stdin = process.stdin;
+  const raw = stdin.isTTY;
+  return new Promise<number>((resolve) => {
+    const onKeys = (chunk: Buffer) => source.write(chunk.toString('utf8'));
+    const onResize = () => source.resize(stdout.columns || 80, stdout.rows || 24);
+    source.onData((chunk) => stdout.write(chunk));
+    source.onExit((exit) => {
+      stdin.off('data', onKeys);
+      stdout.off('resize', onResize);
+      if (raw) stdin.setRawMode(false);
+      stdin.pause();
+      resolve(exit.exitCode ?? 1);
+    });
+    if (raw) stdin.setRawMode(true);
+    stdin.on('data', onKeys);
+    stdin.resume();
+    stdout.on('resize', onResize);
+  });
 }
 
 function integer(values: OptionValues, name: string, min: number, max: number): number | undefined {
@@ -348,11 +371,13 @@ export const pipelineCommands: Record<string, Command> = {
   },
   gdb: {
     summary: "gdb on a guest's stub, with the kernel's lx- scripts loaded",
-    usage: `kdlab gdb [--kernel KEY | --vmlinux FILE] [--port N] [--host H] [--batch CMD]… [--print-argv] [--json]
+    usage: `kdlab gdb [--kernel KEY | --vmlinux FILE] [--port N] [--host H] [--batch CMD]… [--print-argv] [--json] [--executor host|docker]
 
   Runs gdb vmlinux with add-auto-load-safe-path for the build's vmlinux-gdb.py and target remote :PORT.
   --batch CMD    run CMD (repeatable) non-interactively and exit
-  --print-argv   print the gdb command line instead of running it`,
+  --print-argv   print the gdb command line instead of running it
+  --executor E   host, or docker (gdb in the kdlab/toolchain container, on the network of the guest's
+                 container when one publishes the port); default: the workspace setting`,
     options: {
       kernel: kernelOption,
       vmlinux: { type: 'string' },
@@ -361,6 +386,7 @@ export const pipelineCommands: Record<string, Command> = {
       batch: { type: 'string', multiple: true },
       'print-argv': { type: 'boolean' },
       json,
+      executor: executorOption,
     },
     run: (values, ctx) =>
       withBackend(ctx, 'web', async (backend) => {
@@ -368,29 +394,48 @@ export const pipelineCommands: Record<string, Command> = {
         const kernel = vmlinux ? null : await pickKernel(backend, values);
         const port = integer(values, 'port', 1, 65535) ?? 1234;
         const batch = list(values.batch);
-        const argv = gdbArgv(
-          {
-            vmlinux: vmlinux ?? kernel!.vmlinux,
-            gdbScript: kernel?.gdbScript ?? null,
-            port,
-            ...(str(values.host) ? { host: str(values.host)! } : {}),
-          },
-          batch.length ? { batch } : {},
-        );
+        const target = {
+          vmlinux: vmlinux ?? kernel!.vmlinux,
+          gdbScript: kernel?.gdbScript ?? null,
+          port,
+          ...(str(values.host) ? { host: str(values.host)! } : {}),
+        };
+        const argv = gdbArgv(target, batch.length ? { batch } : {});
+        if (values['print-argv']) {
+          ctx.stdout.write(`${JSON.stringify(argv)}\n`);
+          return 0;
+        }
+        const kind = parseExecutorKind(str(values.executor), '--executor');
+        const inDocker = (kind ?? (await readExecutorSettings(backend.workspace)).executor) === 'docker';
         if (values.json) {
           // Scripts: run the batch commands and print what gdb said as data.
           if (batch.length === 0)
             throw new LabError('BAD_REQUEST', 'kdlab gdb --json needs --batch commands.');
+          if (inDocker)
+            return withExecutor(backend, values, 'gdb', async (executor) => {
+              const r = await runGdbBatch(target, batch, { timeoutMs: 300_000, executor });
+              ctx.stdout.write(
+                `${JSON.stringify({ argv, executor: executor.describe(), exitCode: r.exitCode, output: r.output }, null, 2)}\n`,
+              );
+              return r.exitCode === 0 ? 0 : 1;
+            });
           const r = await runCommand(argv, { timeoutMs: 300_000, installHint: 'apt-get install -y gdb' });
           ctx.stdout.write(
             `${JSON.stringify({ argv, exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` }, null, 2)}\n`,
           );
           return r.exitCode === 0 ? 0 : 1;
         }
-        if (values['print-argv']) {
-          ctx.stdout.write(`${JSON.stringify(argv)}\n`);
-          return 0;
-        }
+        if (inDocker)
+          return withExecutor(backend, values, 'gdb', async (executor) => {
+            ctx.stderr.write(`gdb runs in ${executor.describe()}\n`);
+            const { source } = await openGdbTerminal(
+              target,
+              { cols: ctx.stdout.columns || 80, rows: ctx.stdout.rows || 24 },
+              process.env,
+              executor,
+            );
+            return attachTerminal(source, ctx.stdout);
+          });
         return new Promise<number>((resolve) => {
           const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
           child.once('error', () => {
@@ -465,7 +510,8 @@ kdlab run PIPELINE.yaml [--json]
 
   Example pipelines are in recipes/pipelines/. Prints progress and, at the end, where the vmcore
   and the logs are.
-  --executor E  for a pipeline file: host, or docker (every step in the kdlab/toolchain container)`,
+  --executor E  host, or docker (every step in the kdlab/toolchain container); default: a recipe's own
+                executor:, else the workspace setting`,
     options: {
       json,
       'non-interactive': { type: 'boolean' },

@@ -2,12 +2,13 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { LabError } from '../../common/errors';
+import { parseExecutorKind } from '../../lab/exec/executor-settings';
 import type { LabBackend } from '../../lab/lab-backend';
 import { RecipeCatalog } from '../../lab/recipes/recipe-loader';
 import { RecipeRunner } from '../../lab/recipes/recipe-runner';
 import type { RecipeRunState } from '../../lab/recipes/recipe-runner';
 import type { CliContext, Command, OptionValues } from '../command';
-import { runJob, withBackend } from '../command';
+import { runJob, str, withBackend } from '../command';
 import { LabPacks, grade } from '../../lab/recipes/lab-pack';
 import type { PackManifest } from '../../lab/recipes/lab-pack';
 import { runCommand } from '../../lab/process';
@@ -25,6 +26,7 @@ export async function runRecipe(
 ): Promise<number> {
   const loaded = await recipeCatalog(ctx.appRoot, backend.workspace.root).get(id);
   const json = values.json === true;
+  const executor = parseExecutorKind(str(values.executor), '--executor');
   const nonInteractive = values['non-interactive'] === true || !process.stdin.isTTY;
   const rl = nonInteractive ? null : createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -44,6 +46,7 @@ export async function runRecipe(
           {
             nonInteractive,
             restart: values.restart === true,
+            ...(executor ? { executor } : {}),
             ...(rl ? { ask: (q: string) => rl.question(`\n${q}\n> `) } : {}),
             onStep: (step, result) => {
               if (json) return;

@@ -3,10 +3,12 @@
 // questions are right when they match the run's own facts. State is saved after every step, so a
 // closed app resumes where it stopped; finished build/capture steps reuse cached artifacts.
 import { readFile, mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LabError, toErrorData } from '../../common/errors';
 import type { LabErrorData } from '../../common/errors';
 import { decodeText } from '../analyze/decoder';
+import type { Executor, ExecutorKind } from '../exec/executor';
+import { openExecutor } from '../exec/executor-settings';
 import type { DecodedReport } from '../analyze/decoder';
 import { locateUserFault } from '../analyze/user-fault';
 import { runGdbBatch } from '../gdb/gdb-session';
@@ -18,10 +20,10 @@ import type { BuiltProgram } from '../image/programs';
 import { subProgress } from '../jobs';
 import type { Progress } from '../jobs';
 import { KdumpCapture } from '../kdump/kdump-capture';
-import type { KernelArtifacts, KernelBuilder } from '../kernel/kernel-builder';
+import { KernelBuilder } from '../kernel/kernel-builder';
+import type { KernelArtifacts } from '../kernel/kernel-builder';
 import { ModuleBuilder } from '../kernel/module-builder';
 import { findSources } from '../kernel/sources';
-import { runCommand } from '../process';
 import { VmRunner } from '../vm/vm-runner';
 import type { RunningVm } from '../vm/vm-runner';
 import type { Workspace } from '../workspace';
@@ -40,6 +42,8 @@ export interface RunOptions {
   restart?: boolean;
   language?: 'en' | 'zh-CN';
   onStep?: (step: RecipeStep, result: StepResult) => void;
+  /** Where the steps run (a CLI flag): over the recipe's `executor`, which is over the workspace setting. */
+  executor?: ExecutorKind;
 }
 
 /** A fact as text: strings as they are, anything else as JSON. */
@@ -119,6 +123,9 @@ export class RecipeRunner {
     private readonly labModulesDir: string,
     /** Where kernel sources are looked for (Debian's linux-source tarballs). */
     private readonly sourcesDir = '/usr/src',
+    /** The kernel builder for a container run (default: lab-images/kconfig, beside lab-images/modules). */
+    private readonly kernelsIn: (executor: Executor) => KernelBuilder = (executor) =>
+      new KernelBuilder(workspace, join(dirname(labModulesDir), 'kconfig'), executor),
   ) {
     this.#images = new ImageBuilder(workspace);
     this.#vms = new VmRunner(workspace);
@@ -177,6 +184,16 @@ export class RecipeRunner {
 
     const facts: Facts = { answers: {}, ...(start > 0 ? (state.facts ?? {}) : {}) };
     state.facts = facts;
+    // One executor for the whole run; its containers go when the run ends, however it ends.
+    const executor = await openExecutor(this.workspace, {
+      executor: options.executor ?? recipe.executor,
+      job: `recipe-${recipe.id}`,
+    });
+    facts.executor = executor.describe();
+    const onHost = executor.kind === 'host';
+    const kernels = onHost ? this.kernels : this.kernelsIn(executor);
+    const images = onHost ? this.#images : new ImageBuilder(this.workspace, executor);
+    const vms = onHost ? this.#vms : new VmRunner(this.workspace, executor);
     let kernel: KernelArtifacts | null = null;
     let image: InitramfsImage | null = null;
     const modules: string[] = [];
@@ -214,7 +231,7 @@ export class RecipeRunner {
         state.artifacts.kernel = packed.key;
         return packed;
       }
-      kernel = await this.kernels.build(
+      kernel = await kernels.build(
         {
           source: source.path,
           base: recipe.kernel.base,
@@ -239,7 +256,7 @@ export class RecipeRunner {
         const dir = rel.startsWith('lab:')
           ? join(this.labModulesDir, rel.slice(4))
           : await recipeFile(loaded, rel);
-        const built = await new ModuleBuilder(this.workspace).build(k, dir, p, signal);
+        const built = await new ModuleBuilder(this.workspace, executor).build(k, dir, p, signal);
         modules.push(...built.map((m) => m.ko));
       }
       return modules;
@@ -268,7 +285,7 @@ export class RecipeRunner {
               ? { kind: 'exit', code: init.exit }
               : { kind: 'script', text: await readFile(await recipeFile(loaded, init.script), 'utf8') };
       const built = await ensurePrograms(p);
-      image = await this.#images.buildInitramfs(
+      image = await images.buildInitramfs(
         {
           init: template,
           omitInit: recipe.image.omitInit,
@@ -320,7 +337,7 @@ export class RecipeRunner {
               vm?.stop();
               const k = await ensureKernel(p);
               const img = await ensureImage(p);
-              vm = await this.#vms.boot(
+              vm = await vms.boot(
                 {
                   kernel: k.bzImage,
                   initrd: img.path,
@@ -372,7 +389,7 @@ export class RecipeRunner {
                     ? { kind: 'init-exit' as const, code: step.trigger['init-exit'] }
                     : { kind: 'module' as const, file: step.trigger.module };
               try {
-                const entry = await new KdumpCapture(this.workspace).capture(
+                const entry = await new KdumpCapture(this.workspace, executor).capture(
                   {
                     kernel: k,
                     trigger,
@@ -402,8 +419,9 @@ export class RecipeRunner {
             case 'crash': {
               const entry = facts.vmcore as { vmcore: string; meta: { vmlinux: string } } | undefined;
               if (!entry) throw new LabError('UNAVAILABLE', 'No vmcore yet: a capture step must come first.');
-              const r = await runCommand(['crash', '-s', entry.meta.vmlinux, entry.vmcore], {
+              const r = await executor.run(['crash', '-s', entry.meta.vmlinux, entry.vmcore], {
                 input: `${step.commands.join('\n')}\nquit\n`,
+                inputs: [entry.meta.vmlinux, entry.vmcore],
                 timeoutMs: 180_000,
                 signal,
                 installHint: 'apt-get install -y crash',
@@ -421,7 +439,7 @@ export class RecipeRunner {
                 await runGdbBatch(
                   { vmlinux: k.vmlinux, gdbScript: k.gdbScript, port: running.gdbPort },
                   step.commands,
-                  { signal },
+                  { signal, executor },
                 )
               ).output;
               facts.gdb = { output };
@@ -505,6 +523,7 @@ export class RecipeRunner {
       return state;
     } finally {
       vm?.stop();
+      await executor.dispose();
     }
   }
 }

@@ -3,8 +3,10 @@
 // off. One per back end, shared by the API and the CLI; disposing it powers every guest off.
 import { LabError } from '../../common/errors';
 import type { VmInfo } from '../../common/types';
+import type { Executor } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
 import { openGdbTerminal } from '../gdb/gdb-session';
-import type { ImageBuilder } from '../image/initramfs';
+import { ImageBuilder } from '../image/initramfs';
 import type { InitTemplate } from '../image/init-templates';
 import { initMarker } from '../image/init-templates';
 import type { Progress } from '../jobs';
@@ -14,7 +16,8 @@ import type { VmcoreEntry } from '../kdump/vmcore-library';
 import type { Workspace } from '../workspace';
 import type { KernelArtifacts, KernelBuilder } from '../kernel/kernel-builder';
 import type { Disposable, TerminalExit, TerminalSource } from '../terminals/terminal-source';
-import type { RunningVm, VmRunner } from './vm-runner';
+import { VmRunner } from './vm-runner';
+import type { RunningVm } from './vm-runner';
 
 export interface VmBootRequest {
   kernelKey: string;
@@ -36,6 +39,8 @@ interface Session {
   state: VmInfo['state'];
   startedAt: string;
   memoryMiB: number;
+  /** Where QEMU runs; gdb on the guest's stub runs there too (the stub is published on that engine's host). */
+  executor: Executor;
 }
 
 /** A view onto a guest's serial console: closing the view never closes the console itself. */
@@ -126,21 +131,66 @@ export class VmSessions {
     );
   }
 
-  /** Boots a guest and resolves once it reaches its init marker (or panics, or prints nothing new). */
-  async boot(request: VmBootRequest, progress: Progress, signal: AbortSignal): Promise<VmInfo> {
+  /**
+   * Boots a guest and resolves once it reaches its init marker (or panics, or prints nothing new).
+   * `executor` (default: the runner's, the host) packs the image and runs QEMU; the guest owns it
+   * from then on: it is disposed when the guest exits, or at once when the boot fails.
+   */
+  async boot(
+    request: VmBootRequest,
+    progress: Progress,
+    signal: AbortSignal,
+    executor: Executor = hostExecutor,
+  ): Promise<VmInfo> {
+    let vm: RunningVm;
+    let kernel: KernelArtifacts;
+    try {
+      ({ vm, kernel } = await this.#start(request, progress, signal, executor));
+    } catch (error) {
+      await executor.dispose();
+      throw error;
+    }
+    const session: Session = {
+      vm,
+      kernel,
+      state: request.paused ? 'paused' : 'running',
+      memoryMiB: request.memoryMiB ?? (request.crashkernelMiB ? 1024 : 512),
+      startedAt: new Date().toISOString(),
+      executor,
+    };
+    return this.#watch(session, request, progress);
+  }
+
+  async #start(
+    request: VmBootRequest,
+    progress: Progress,
+    signal: AbortSignal,
+    executor: Executor,
+  ): Promise<{ vm: RunningVm; kernel: KernelArtifacts }> {
+    let images = this.images;
+    let runner = this.runner;
+    if (executor.kind !== 'host') {
+      if (!this.workspace)
+        throw new LabError('INTERNAL', 'Guests in containers need the workspace (VmSessions without one).');
+      images = new ImageBuilder(this.workspace, executor);
+      runner = new VmRunner(this.workspace, executor);
+    }
     const kernel = await this.kernels.load(request.kernelKey);
     let initrd = request.initrd;
     if (!initrd) {
       progress.report({ fraction: 0.1, message: 'Packing the initramfs' });
-      const image = await this.images.buildInitramfs(
+      const image = await images.buildInitramfs(
         { init: request.init ?? { kind: 'shell' } },
         kernel.genInitCpio,
         signal,
       );
       initrd = image.path;
     }
-    progress.report({ fraction: 0.3, message: 'Starting QEMU' });
-    const vm = await this.runner.boot(
+    progress.report({
+      fraction: 0.3,
+      message: `Starting QEMU${executor.kind === 'host' ? '' : ` in ${executor.describe()}`}`,
+    });
+    const vm = await runner.boot(
       {
         kernel: kernel.bzImage,
         initrd,
@@ -157,21 +207,20 @@ export class VmSessions {
       },
       signal,
     );
-    const session: Session = {
-      vm,
-      kernel,
-      state: request.paused ? 'paused' : 'running',
-      memoryMiB: request.memoryMiB ?? (request.crashkernelMiB ? 1024 : 512),
-      startedAt: new Date().toISOString(),
-    };
+    return { vm, kernel };
+  }
+
+  async #watch(session: Session, request: VmBootRequest, progress: Progress): Promise<VmInfo> {
+    const vm = session.vm;
     this.#sessions.set(vm.id, session);
     vm.onMilestone((m) => {
       if (m.kind === 'panic') session.state = 'panicked';
       this.onChange(this.#info(session));
     });
-    void vm.exited.then(() => {
+    void vm.exited.then(async () => {
       session.state = 'stopped';
       this.onChange(this.#info(session));
+      await session.executor.dispose().catch(() => undefined);
     });
     this.onChange(this.#info(session));
     if (request.paused) {
@@ -213,6 +262,8 @@ export class VmSessions {
     return openGdbTerminal(
       { vmlinux: session.kernel.vmlinux, gdbScript: session.kernel.gdbScript, port: session.vm.gdbPort },
       size,
+      process.env,
+      session.executor,
     );
   }
 
@@ -235,7 +286,12 @@ export class VmSessions {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([...this.#sessions.values()].map((s) => s.vm.powerOff().catch(() => undefined)));
+    await Promise.all(
+      [...this.#sessions.values()].map(async (s) => {
+        await s.vm.powerOff().catch(() => undefined);
+        await s.executor.dispose().catch(() => undefined);
+      }),
+    );
     this.#sessions.clear();
   }
 
@@ -258,6 +314,7 @@ export class VmSessions {
       startedAt: s.startedAt,
       milestones: s.vm.milestones.map((m) => ({ ...m })),
       runDir: s.vm.runDir,
+      executor: s.vm.executor,
     };
   }
 }

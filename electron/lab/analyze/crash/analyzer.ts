@@ -481,6 +481,7 @@ export async function analyzeVmcore(
     disassembly,
     raw: Object.fromEntries([...crashCommands, ...(dis ? [dis] : [])].map((c, i) => [c, outputs[i] ?? ''])),
     warnings: crashWarnings(all),
+    executor: executor.describe(),
   };
   await writeJsonAtomic(reportFile, { ...report, inputs: inputsKey });
   progress.report({ fraction: 1, message: `Report: ${report.summary.panic ?? 'no panic string'}` });

@@ -101,4 +101,6 @@ export interface CrashReport {
   raw: Record<string, string>;
   /** What crash warned about that limits the report (e.g. a crash too old for the kernel). */
   warnings: string[];
+  /** Where readelf and crash ran ("host", or the Docker image and engine); absent in older reports. */
+  executor?: string;
 }
