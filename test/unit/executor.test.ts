@@ -1,9 +1,13 @@
 // The host executor is the old direct path: same exit codes, output, errors and whole-tree cancel
-// as runCommand/spawnTree, and a pty terminal like the terminal service's.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// as runCommand/spawnTree, and a pty terminal like the terminal service's. Opening the Docker
+// executor from the settings reports an engine that is not there or not ours to use.
+import { execFile } from 'node:child_process';
+import { chmod, chown, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LabError } from '../../electron/common/errors';
 import { HostExecutor, hostExecutor } from '../../electron/lab/exec/host-executor';
 import { runCommand } from '../../electron/lab/process';
 import * as settings from '../../electron/lab/exec/executor-settings';
@@ -124,3 +128,89 @@ describe('executor settings', () => {
     }
   });
 });
+
+describe('opening the Docker executor: engine errors through the executor path', () => {
+  const repoRoot = new URL('../..', import.meta.url).pathname;
+
+  it('DOCKER_HOST naming a socket that does not exist: UNAVAILABLE, the daemon is not running', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'kdlab-exec-engine-'));
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `unix://${join(root, 'missing.sock')}`;
+    try {
+      const workspace = await Workspace.open(join(root, 'ws'));
+      const error = await settings.openExecutor(workspace, { executor: 'docker' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LabError);
+      expect(error).toMatchObject({
+        code: 'UNAVAILABLE',
+        message: expect.stringMatching(/daemon is not running \(no socket at .*missing\.sock\)/) as string,
+        hint: expect.stringMatching(/dockerd/) as string,
+      });
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('the saved engine is a socket the user may not open (mode 000): FORBIDDEN, permission denied', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'kdlab-exec-engine-'));
+    await chmod(root, 0o755);
+    const socket = join(root, 'docker.sock');
+    const server = createServer((c) => c.destroy());
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      await chmod(socket, 0o000);
+      const workspace = await Workspace.open(join(root, 'ws'));
+      await settings.writeExecutorSettings(workspace, { executor: 'docker', dockerHost: `unix://${socket}` });
+      // Root opens any socket, so when we are root the attempt is made by nobody (65534), in a child
+      // running the same openExecutor through jiti.
+      const uid = process.getuid?.() ?? 0;
+      const nobody = uid === 0 ? 65534 : undefined;
+      if (nobody !== undefined) await chownTree(workspace.root, nobody);
+      const script = join(root, 'open.ts');
+      await writeFile(
+        script,
+        [
+          `import { openExecutor } from ${JSON.stringify(join(repoRoot, 'electron/lab/exec/executor-settings'))};`,
+          `import { Workspace } from ${JSON.stringify(join(repoRoot, 'electron/lab/workspace'))};`,
+          'const workspace = await Workspace.open(process.argv[2]!);',
+          'await openExecutor(workspace).then(',
+          "  () => console.log('{}'),",
+          '  (e: { code: string; message: string; hint: string }) =>',
+          '    console.log(JSON.stringify({ code: e.code, message: e.message, hint: e.hint })),',
+          ');',
+        ].join('\n'),
+      );
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [join(repoRoot, 'node_modules/.bin/jiti'), script, workspace.root],
+          {
+            cwd: repoRoot,
+            env: { PATH: process.env.PATH, HOME: root },
+            ...(nobody !== undefined ? { uid: nobody, gid: nobody } : {}),
+          },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+        ),
+      );
+      expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
+        code: 'FORBIDDEN',
+        message: `Docker engine unix://${socket}: permission denied on ${socket}.`,
+        hint: expect.stringMatching(/docker group/) as string,
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+async function chownTree(dir: string, uid: number): Promise<void> {
+  await chown(dir, uid, uid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(path, uid);
+    else await chown(path, uid, uid);
+  }
+}
