@@ -9,6 +9,7 @@ export const views = [
   'analyzer',
   'jobs',
   'terminal',
+  'settings',
 ] as const;
 export type View = (typeof views)[number];
 
