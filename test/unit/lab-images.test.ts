@@ -66,6 +66,7 @@ describe('the lab image manifest', () => {
       'gdb',
       'crash',
       'e2fsprogs',
+      'socat',
     ])
       expect(dockerfile).toMatch(new RegExp(`\\s${pkg.replace(/[-]/g, '\\-')}(\\s|\\\\)`));
     expect(dockerfile).toContain('--no-install-recommends');
