@@ -1,6 +1,7 @@
 // The Docker executor against the real daemon: run, exit codes, output, stdin, cancel, a missing
 // tool, files owned by the invoking (or a given) uid, exec terminals with a TTY and resize, the
-// remote path (putArchive/getArchive into a named volume), ports on 127.0.0.1, leftovers cleaned —
+// remote path (putArchive/getArchive into a named volume), ports on 127.0.0.1, leftovers cleaned,
+// a container killed from outside reported as such —
 // and after every test no container of the test's workspace remains. No Docker → the tests fail.
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
@@ -116,6 +117,36 @@ describe('DockerExecutor.run', () => {
     expect((await containersOfWorkspace()).length).toBe(1);
     controller.abort();
     await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('a container killed from outside (docker kill, docker rm -f) rejects with IO naming what happened', async () => {
+    for (const how of [
+      (id: string) => engine.docker.getContainer(id).kill(),
+      (id: string) => engine.docker.getContainer(id).remove({ force: true }),
+    ]) {
+      const running = executor.run(['sleep', '300']).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      let id = '';
+      for (let i = 0; i < 300 && !id; i += 1) {
+        const list = await engine.docker.listContainers({
+          filters: { label: [`${kdlabLabel}=true`, `io.kdlab.workspace=${workspace}`] },
+        });
+        id = list[0]?.Id ?? '';
+        if (!id) await new Promise((r) => setTimeout(r, 50));
+      }
+      await how(id);
+      expect(await running).toMatchObject({
+        code: 'IO',
+        message: expect.stringMatching(
+          new RegExp(
+            `^sleep did not finish: its container ${id.slice(0, 12)} (was killed \\(SIGKILL, exit 137\\)|disappeared)`,
+          ),
+        ) as string,
+        hint: expect.stringContaining('run it again') as string,
+      });
+    }
   });
 
   it('times out like runCommand: killed, timedOut set', async () => {

@@ -101,8 +101,12 @@ function hostTar(args: string[], stdin?: NodeJS.ReadableStream): { out: Readable
 }
 
 /** An exec session (Tty) in a container, behind the common terminal interface. */
-class ExecTerminalSource implements TerminalSource {
+export class ExecTerminalSource implements TerminalSource {
   readonly pid = null;
+  /** The container the exec runs in (full id). */
+  readonly containerId: string;
+  /** The exec's argv, for logs and tests: what the terminal is connected to. */
+  readonly argv: readonly string[];
   readonly #exec: Dockerode.Exec;
   readonly #stream: Duplex;
   readonly #data = new Set<(chunk: Uint8Array | string) => void>();
@@ -110,7 +114,15 @@ class ExecTerminalSource implements TerminalSource {
   readonly #onKill: () => void;
   #ended = false;
 
-  private constructor(exec: Dockerode.Exec, stream: Duplex, onEnd: () => void) {
+  private constructor(
+    container: Dockerode.Container,
+    argv: readonly string[],
+    exec: Dockerode.Exec,
+    stream: Duplex,
+    onEnd: () => void,
+  ) {
+    this.containerId = container.id;
+    this.argv = [...argv];
     this.#exec = exec;
     this.#stream = stream;
     this.#onKill = onEnd;
@@ -151,10 +163,15 @@ class ExecTerminalSource implements TerminalSource {
       ...(options.cwd ? { WorkingDir: options.cwd } : {}),
     });
     const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
-    const source = new ExecTerminalSource(exec, stream, onEnd);
+    const source = new ExecTerminalSource(container, argv, exec, stream, onEnd);
     // The API (1.41) has no initial console size for exec: set it at once, as the docker CLI does.
     source.resize(options.cols, options.rows);
     return source;
+  }
+
+  /** e.g. "exec socat STDIO,raw,echo=0 UNIX-CONNECT:… in container 0123456789ab". */
+  describe(): string {
+    return `exec ${this.argv.join(' ')} in container ${this.containerId.slice(0, 12)}`;
   }
 
   onData(listener: (chunk: Uint8Array | string) => void): Disposable {
@@ -467,6 +484,30 @@ export class DockerExecutor implements Executor {
     }
   }
 
+  /** The error for a step whose container died under it: docker kill / rm -f, a daemon restart, or OOM. */
+  async #killedFromOutside(
+    container: Dockerode.Container,
+    command: string,
+    status: number,
+  ): Promise<LabError> {
+    const id = container.id.slice(0, 12);
+    // Without AutoRemove it is still there to ask whether the memory limit killed it.
+    const oom = await container
+      .inspect()
+      .then((info) => info.State.OOMKilled)
+      .catch(() => false);
+    const what = oom
+      ? `the out-of-memory killer stopped its container ${id}`
+      : status === 137
+        ? `its container ${id} was killed (SIGKILL, exit 137) — docker kill or docker rm -f, a Docker daemon restart, or the out-of-memory killer`
+        : `its container ${id} disappeared before it could report an exit status (docker rm -f, or a Docker daemon restart)`;
+    return new LabError(
+      'IO',
+      `${command} did not finish: ${what} (${this.describe()}).`,
+      'kdlab caches only finished steps: run it again. If it keeps happening, check docker events and the memory of the Docker host.',
+    );
+  }
+
   async run(argv: readonly string[], options: ExecRunOptions = {}): Promise<RunResult> {
     const [command] = argv;
     if (command === undefined) throw new LabError('BAD_REQUEST', 'Empty command line.');
@@ -523,6 +564,9 @@ export class DockerExecutor implements Executor {
       const { StatusCode } = await waited;
       await streamEnded;
       if (cancelled) throw new LabError('CANCELLED', `${command} was cancelled.`);
+      // SIGKILL (128+9) we did not send, or a container gone before it could report: killed from outside.
+      if (!timedOut && (StatusCode === 137 || StatusCode === -1))
+        throw await this.#killedFromOutside(container, command, StatusCode);
       const stderrText = Buffer.concat(captured.stderr).toString('utf8');
       // tini (PID 1) could not exec the tool: the image lacks it.
       if (StatusCode === 127 && /\[FATAL tini \(\d+\)\] exec .* failed: No such file/.test(stderrText))

@@ -86,14 +86,17 @@ export class ModuleBuilder {
       progress.report({ fraction: 0.1, message: 'Preparing a module build tree for this kernel (once)' });
       await mkdir(dir, { recursive: true });
       await copyFile(kernel.config, join(dir, '.config'));
-      const prepare = await this.executor.run(
-        ['make', '-C', tree, `O=${dir}`, 'olddefconfig', 'modules_prepare'],
-        {
+      const prepare = await this.executor
+        .run(['make', '-C', tree, `O=${dir}`, 'olddefconfig', 'modules_prepare'], {
           ...(signal ? { signal } : {}),
           onOutput: (c) => progress.log(c.toString('utf8')),
           installHint: 'apt-get install -y build-essential flex bison bc libelf-dev libssl-dev',
-        },
-      );
+        })
+        .catch(async (error: unknown) => {
+          // Cancelled or killed half-way: a half-prepared tree must not pass for a prepared one.
+          await rm(dir, { recursive: true, force: true });
+          throw error;
+        });
       if (prepare.exitCode !== 0) {
         await rm(dir, { recursive: true, force: true });
         throw new LabError(
