@@ -1,29 +1,37 @@
 // The lab in Docker mode, for real: the lab kernel built inside the toolchain container (its own
 // cache entry, not the host build's), a VM booted in a container with its serial console reached
-// through an exec, gdb on the published stub from another container, a kdump captured in a
-// container and read by crash in a container — and no kdlab container of this process left.
+// through an exec, gdb on the published stub from another container, images packed with the lab
+// image's own busybox and tools, a kdump captured in a container and read by crash in a container —
+// and no kdlab container of this process left.
 // Needs dockerd and kdlab/toolchain (kdlab images build toolchain); without them the tests fail.
-import { stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { appendFile, cp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeVmcore } from '../../electron/lab/analyze/crash/analyzer';
 import type { DockerEngine } from '../../electron/lab/docker/engine';
 import { kdlabLabel, openDockerEngine } from '../../electron/lab/docker/engine';
-import { DockerExecutor } from '../../electron/lab/exec/docker-executor';
+import { DockerExecutor, ExecTerminalSource } from '../../electron/lab/exec/docker-executor';
 import { runGdbBatch } from '../../electron/lab/gdb/gdb-session';
 import { ImageBuilder } from '../../electron/lab/image/initramfs';
 import { initMarker } from '../../electron/lab/image/init-templates';
 import { JobManager } from '../../electron/lab/jobs';
 import { KdumpCapture } from '../../electron/lab/kdump/kdump-capture';
 import { KernelBuilder } from '../../electron/lab/kernel/kernel-builder';
+import { ModuleBuilder } from '../../electron/lab/kernel/module-builder';
+import { LabError } from '../../electron/common/errors';
 import type { KernelArtifacts } from '../../electron/lab/kernel/kernel-builder';
 import { findSources } from '../../electron/lab/kernel/sources';
 import { VmRunner } from '../../electron/lab/vm/vm-runner';
-import { SerialSocketSource } from '../../electron/lab/vm/serial-source';
-import { Workspace } from '../../electron/lab/workspace';
+import { sha256File, Workspace } from '../../electron/lab/workspace';
 import { appRoot } from '../helpers/build';
 import { testWorkspaceRoot } from '../helpers/lab-kernel';
+import { waitFor, withTempDir } from '../helpers/temp';
+
+const run = promisify(execFile);
+const image = 'kdlab/toolchain:latest';
 
 let engine: DockerEngine;
 let workspace: Workspace;
@@ -53,7 +61,7 @@ beforeAll(async () => {
   jobs = new JobManager({ logDir: workspace.jobsDir });
   executor = await DockerExecutor.create({
     engine,
-    image: 'kdlab/toolchain:latest',
+    image,
     workspace: workspace.root,
     job: 'docker-lab-test',
   });
@@ -107,36 +115,140 @@ describe('the lab in Docker mode', () => {
     40 * 60_000,
   );
 
-  it('boots it in a container: serial console (an exec with socat when the image has it), gdb in another container on the stub', async () => {
-    const image = await new ImageBuilder(workspace, executor).buildInitramfs(
+  it('a module build whose container is killed mid-build fails saying so; nothing is cached, the next build works', async () => {
+    // A source no earlier run has cached (a nonce), and no prepared module tree, so that the first
+    // container is the long modules_prepare: it is the one killed.
+    await withTempDir(async (dir) => {
+      const source = join(dir, 'null-deref');
+      await cp(join(appRoot, 'lab-images/modules/null-deref'), source, { recursive: true });
+      await appendFile(join(source, 'kdlab_null_deref.c'), `/* ${process.pid}-${Date.now()} */\n`);
+      const tree = join(workspace.root, 'build', `modules-${kernel.key.slice(0, 16)}`);
+      await rm(tree, { recursive: true, force: true });
+      const modules = new ModuleBuilder(workspace, executor);
+      const build = () =>
+        jobs.withProgress({ title: 'Module (docker)', kind: 'module-build' }, (progress, signal) =>
+          modules.build(kernel, source, progress, signal),
+        );
+
+      const building = build().then(
+        () => null,
+        (error: unknown) => error,
+      );
+      let killed = '';
+      while (!killed) {
+        const list = await engine.docker.listContainers({
+          filters: { label: [`${kdlabLabel}=true`, `io.kdlab.owner=${hostname()}:${process.pid}`] },
+        });
+        const make = list.find((c) => c.Command.includes('modules_prepare'));
+        if (make) {
+          await run('docker', ['kill', make.Id]);
+          killed = make.Id;
+        } else await new Promise((r) => setTimeout(r, 50));
+      }
+      const error = await building;
+      expect(error).toBeInstanceOf(LabError);
+      expect(error).toMatchObject({
+        code: 'IO',
+        message: expect.stringMatching(
+          new RegExp(
+            `^make did not finish: its container ${killed.slice(0, 12)} was killed \\(SIGKILL, exit 137\\)`,
+          ),
+        ) as string,
+        hint: expect.stringMatching(/caches only finished steps: run it again/) as string,
+      });
+      // Consistent afterwards: the half-prepared tree is gone, no cache entry names this source.
+      expect(await stat(tree).catch(() => null)).toBeNull();
+      // The manifest records the sources by hash; the nonce makes ours unique.
+      const nonceHash = await sha256File(join(source, 'kdlab_null_deref.c'));
+      const cacheDir = workspace.cache('modules').dir;
+      const ours = [];
+      for (const entry of await readdir(cacheDir)) {
+        const manifest = await readFile(join(cacheDir, entry, 'manifest.json'), 'utf8').catch(() => '');
+        if (manifest.includes(kernel.key) && manifest.includes(nonceHash)) ours.push(entry);
+      }
+      expect(ours).toEqual([]);
+
+      const [mod] = await build();
+      expect(mod).toMatchObject({ name: 'kdlab_null_deref.ko', cacheHit: false });
+      expect(mod!.vermagic?.split(' ')[0]).toBe(kernel.manifest.kernelRelease);
+      expect((await build())[0]!.cacheHit).toBe(true);
+    });
+  }, 600_000);
+
+  it("packs an initramfs from the lab image's busybox and tools, not the host's", async () => {
+    // socat is in the image and not on this host: it can only have come from the container.
+    await expect(run('sh', ['-c', 'command -v socat'])).rejects.toThrow();
+    const packed = await new ImageBuilder(workspace, executor).buildInitramfs(
+      { init: { kind: 'shell' }, tools: ['/usr/bin/socat'] },
+      kernel.genInitCpio,
+    );
+    const where = executor.describe();
+    const source = (path: string) => packed.entries.find((e) => e.path === path)?.source;
+    expect(source('/bin/busybox')).toBe(`/bin/busybox in ${where}`);
+    expect(source('/usr/bin/socat')).toBe(`/usr/bin/socat in ${where}`);
+    // Its libraries (ldd in the container) at their real paths, the lib names as links to them.
+    expect(source('/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6')).toMatch(/ in docker /);
+    expect(packed.entries.find((e) => e.path === '/lib/x86_64-linux-gnu/libwrap.so.0')).toMatchObject({
+      type: 'symlink',
+      target: '/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6',
+    });
+    expect(packed.checks.filter((c) => !c.ok && c.severity === 'error')).toEqual([]);
+
+    // The packed bytes are the container's: unpack with cpio and compare with sha256sum inside.
+    const local = await withTempDir(async (out) => {
+      await run('sh', ['-c', 'gzip -dc "$1" | cpio -idm --quiet -D "$2"', 'sh', packed.path, out]);
+      return (await run('sha256sum', [join(out, 'bin/busybox'), join(out, 'usr/bin/socat')])).stdout;
+    });
+    const listed = (await run('sh', ['-c', 'gzip -dc "$1" | cpio -t --quiet', 'sh', packed.path])).stdout;
+    expect(listed.split('\n')).toEqual(
+      expect.arrayContaining(['bin/busybox', 'usr/bin/socat', 'lib64/ld-linux-x86-64.so.2', 'init']),
+    );
+    const inside = (
+      await run('docker', ['run', '--rm', image, 'sha256sum', '/bin/busybox', '/usr/bin/socat'])
+    ).stdout;
+    const sums = (text: string) =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(/\s+/)[0]);
+    expect(sums(local)).toEqual(sums(inside));
+    // The staging copies are gone.
+    const staged = (await readdir(workspace.tmpDir)).filter((n) => n.startsWith(`initramfs-${process.pid}-`));
+    expect(staged).toEqual([]);
+  });
+
+  it('boots it in a container: serial console through an exec (socat), gdb in another container on the stub', async () => {
+    const initrd = await new ImageBuilder(workspace, executor).buildInitramfs(
       { init: { kind: 'shell' } },
       kernel.genInitCpio,
     );
     const vm = await new VmRunner(workspace, executor).boot({
       kernel: kernel.bzImage,
-      initrd: image.path,
+      initrd: initrd.path,
       gdb: { port: 'next-free' },
       markers: [{ name: 'init-ready', pattern: initMarker }],
     });
     try {
       expect(vm.executor).toBe(executor.describe());
-      // Through an exec (socat) when the image has socat; else the shared socket of a local engine.
-      if (await executor.which('socat')) expect(vm.serial).not.toBeInstanceOf(SerialSocketSource);
-      else expect(vm.serial).toBeInstanceOf(SerialSocketSource);
       // One running container: QEMU (with its stub published), whatever short steps are still being removed.
-      const running = (await ourContainers()).filter((c) => c.includes(' running '));
-      expect(running).toEqual([
+      const running = await engine.docker.listContainers({
+        filters: { label: [`${kdlabLabel}=true`, `io.kdlab.owner=${hostname()}:${process.pid}`] },
+      });
+      expect(running.map((c) => c.Command)).toEqual([
         expect.stringMatching(/qemu-system-x86_64 .*-gdb tcp:0\.0\.0\.0:\d+/) as string,
       ]);
+      // The console is an exec in QEMU's container: socat on QEMU's serial socket, raw.
+      expect(vm.serial).toBeInstanceOf(ExecTerminalSource);
+      const serial = vm.serial as ExecTerminalSource;
+      expect(serial.containerId).toBe(running[0]!.Id);
+      expect(serial.describe()).toMatch(
+        /^exec socat STDIO,raw,echo=0 UNIX-CONNECT:\S+\/serial\.sock in container [0-9a-f]{12}$/,
+      );
       await vm.waitFor((m) => m.kind === 'marker' && m.detail === 'init-ready', 120_000);
+      // Typed into the exec, answered by the guest's shell through it (the echo shows the unexpanded line).
       vm.sendKeys('echo "in-the-$((6*7))-guest"\r');
-      await vm
-        .waitFor(() => vm.consoleText.includes('in-the-42-guest'), 0)
-        .catch(async () => {
-          for (let i = 0; i < 100 && !vm.consoleText.includes('in-the-42-guest'); i += 1)
-            await new Promise((r) => setTimeout(r, 100));
-        });
-      expect(vm.consoleText).toContain('in-the-42-guest');
+      await waitFor(() => /\nin-the-42-guest/.test(vm.consoleText), 30_000).catch(() => undefined);
+      expect(vm.consoleText).toMatch(/\nin-the-42-guest/);
       const gdb = await runGdbBatch(
         { vmlinux: kernel.vmlinux, gdbScript: kernel.gdbScript, port: vm.gdbPort! },
         ['p init_uts_ns.name.release'],

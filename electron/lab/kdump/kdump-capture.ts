@@ -56,7 +56,7 @@ export class KdumpCapture {
     const capture = await this.#images.buildInitramfs(
       {
         init: { kind: 'capture', target: spec.target ?? 'virtio-disk', dumpLevel },
-        binaries: ['/usr/bin/makedumpfile'],
+        tools: ['/usr/bin/makedumpfile'],
       },
       kernel.genInitCpio,
       signal,
@@ -75,7 +75,7 @@ export class KdumpCapture {
           captureAppend,
           ...(spec.sysctl ? { sysctl: spec.sysctl } : {}),
         },
-        binaries: ['/usr/sbin/kexec'],
+        tools: ['/usr/sbin/kexec'],
         ...(spec.modules ? { modules: spec.modules } : {}),
         files: [
           { source: kernel.bzImage, path: '/boot/bzImage', mode: 0o644 },

@@ -332,13 +332,17 @@ export class VmRunner {
       }
       return SerialSocketSource.connect(socket);
     }
-    // The socket appears once QEMU has parsed its options (the run folder is shared with the host).
-    const deadline = Date.now() + 10_000;
-    while (!(await stat(socket).catch(() => null))) {
-      if (Date.now() > deadline)
-        throw new LabError('TIMEOUT', `The guest's serial socket ${socket} did not appear.`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return qemu.openTerminal(['socat', 'STDIO,raw,echo=0', `UNIX-CONNECT:${socket}`], { cols: 80, rows: 24 });
+    // The socket appears once QEMU has parsed its options. A shared run folder is watched from here;
+    // on a remote engine socat itself retries for the same 10 s (the folder is in the engine's volume).
+    let connect = `UNIX-CONNECT:${socket}`;
+    if (this.executor.sharesHostFiles) {
+      const deadline = Date.now() + 10_000;
+      while (!(await stat(socket).catch(() => null))) {
+        if (Date.now() > deadline)
+          throw new LabError('TIMEOUT', `The guest's serial socket ${socket} did not appear.`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    } else connect += ',retry=400,interval=0.025';
+    return qemu.openTerminal(['socat', 'STDIO,raw,echo=0', connect], { cols: 80, rows: 24 });
   }
 }
