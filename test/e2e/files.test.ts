@@ -12,7 +12,7 @@ import { KdumpCapture } from '../../electron/lab/kdump/kdump-capture';
 import { VmcoreLibrary } from '../../electron/lab/kdump/vmcore-library';
 import type { VmcoreEntry } from '../../electron/lab/kdump/vmcore-library';
 import type { Workspace } from '../../electron/lab/workspace';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium, openLabPage } from '../helpers/browser';
 import { appRoot, ensureBuilt } from '../helpers/build';
 import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
 import { startServed } from '../helpers/serve';
@@ -53,11 +53,7 @@ async function dropFile(page: Page, target: string, file: string): Promise<void>
 }
 
 async function open(app: ServedApp): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, locale: 'en-US' });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(app.url);
-  await page.waitForFunction(() => document.documentElement.dataset.labReady === 'true');
+  const page = await openLabPage(browser, app.url, pageErrors);
   return page;
 }
 

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../../electron/lab/workspace';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium, openLabPage } from '../helpers/browser';
 import { appRoot, ensureBuilt } from '../helpers/build';
 import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
 import { startServed } from '../helpers/serve';
@@ -44,11 +44,7 @@ beforeAll(async () => {
   delete env.DOCKER_HOST;
   app = await startServed(['node', 'electron/cli/bin.cjs', 'serve'], env);
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, locale: 'en-US' });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(app.url);
-  await page.waitForFunction(() => document.documentElement.dataset.labReady === 'true');
+  page = await openLabPage(browser, app.url, pageErrors);
 }, 1_800_000);
 
 afterAll(async () => {

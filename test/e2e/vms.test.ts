@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium, openLabPage } from '../helpers/browser';
 import { appRoot, ensureBuilt } from '../helpers/build';
 import { KdumpCapture } from '../../electron/lab/kdump/kdump-capture';
 import { VmcoreLibrary } from '../../electron/lab/kdump/vmcore-library';
@@ -31,11 +31,7 @@ beforeAll(async () => {
   delete env.DISPLAY;
   app = await startServed(['node', 'electron/cli/bin.cjs', 'serve'], env);
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, locale: 'en-US' });
-  page = await context.newPage();
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(app.url);
-  await page.waitForFunction(() => document.documentElement.dataset.labReady === 'true');
+  page = await openLabPage(browser, app.url, consoleErrors);
 }, 1_800_000);
 
 afterAll(async () => {
