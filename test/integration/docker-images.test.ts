@@ -295,7 +295,7 @@ describe('the toolchain image', () => {
       });
       // Cancel once the RUN step's container is running (it printed the computed marker).
       const running = `${marker}-42`;
-      for (let i = 0; i < 600 && !progress.text().includes(running); i++)
+      for (let i = 0; i < 1800 && !progress.text().includes(running); i++)
         await new Promise((r) => setTimeout(r, 100));
       expect(progress.text()).toContain(running);
       controller.abort();
@@ -327,10 +327,16 @@ describe('the toolchain image', () => {
       );
       const progress = recorder();
       const building = ensureLabImage(engine, 'kdlab-test-killed', progress, never, { labImagesDir: root });
+      // Kill once the RUN step's container runs (it printed the computed marker and the engine lists
+      // it); on a loaded CI machine that can take a while, so wait for both, up to three minutes.
       const running = `${marker}-42`;
-      for (let i = 0; i < 600 && !progress.text().includes(running); i++)
-        await new Promise((r) => setTimeout(r, 100));
-      const victims = (await engine.docker.listContainers()).filter((c) => c.Command.includes(marker));
+      let victims: Awaited<ReturnType<typeof engine.docker.listContainers>> = [];
+      for (let i = 0; i < 1800 && victims.length === 0; i++) {
+        if (progress.text().includes(running))
+          victims = (await engine.docker.listContainers()).filter((c) => c.Command.includes(marker));
+        if (victims.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(progress.text()).toContain(running);
       expect(victims).toHaveLength(1);
       await engine.docker.getContainer(victims[0]?.Id ?? '').kill();
       const error = await rejection(building);
