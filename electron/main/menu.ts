@@ -15,10 +15,12 @@ const views = [
   ['home', 'Home'],
   ['recipes', 'Recipes'],
   ['kernels', 'Kernels'],
+  ['images', 'Images'],
   ['vms', 'VMs'],
   ['debugger', 'Debugger'],
   ['analyzer', 'Analyzer'],
   ['jobs', 'Jobs'],
+  ['terminal', 'Terminal'],
 ] as const;
 
 /** Pure: the template, tested on its own. */
@@ -37,6 +39,13 @@ export function menuTemplate(actions: MenuActions, platform: NodeJS.Platform): M
         },
         { label: 'Open Kernel .config…', click: () => void actions.openFile('config') },
         { label: 'Import Lab Pack…', click: () => void actions.openFile('pack') },
+        { type: 'separator' },
+        // Host or Docker executor, the engine and its images: where every step runs.
+        {
+          label: 'Settings…',
+          accelerator: 'CmdOrCtrl+,',
+          click: () => actions.send({ command: 'navigate', view: 'settings' }),
+        },
         { type: 'separator' },
         mac ? { role: 'close' } : { role: 'quit' },
       ],

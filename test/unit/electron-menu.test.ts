@@ -28,7 +28,7 @@ describe('application menu', () => {
       ]),
     );
     expect(linux.find((i) => i.label === 'Open Console Log…')?.accelerator).toBe('CmdOrCtrl+O');
-    expect(linux.filter((i) => /^CmdOrCtrl\+\d$/.test(String(i.accelerator ?? ''))).length).toBe(7);
+    expect(linux.filter((i) => /^CmdOrCtrl\+\d$/.test(String(i.accelerator ?? ''))).length).toBe(9);
     const mac = flat(menuTemplate(actions, 'darwin'));
     expect(mac[0]?.role).toBe('appMenu');
     expect(mac.map((i) => i.role)).toContain('close');
@@ -58,5 +58,9 @@ describe('application menu', () => {
     const vms = flat(template).find((i) => i.label === 'VMs')!;
     (vms.click as () => void)();
     expect(sent[1]).toEqual({ command: 'navigate', view: 'vms' });
+    const settings = flat(template).find((i) => i.label === 'Settings…')!;
+    expect(settings.accelerator).toBe('CmdOrCtrl+,');
+    (settings.click as () => void)();
+    expect(sent[2]).toEqual({ command: 'navigate', view: 'settings' });
   });
 });
