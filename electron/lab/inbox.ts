@@ -2,7 +2,7 @@
 // OS): where uploads land, and what a file is — told from its bytes, not its name, so a wrong file
 // gets an error that says what it is and what was expected.
 import { randomUUID } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../common/errors';
@@ -23,6 +23,33 @@ export interface FileIdentity {
 /** `<workspace>/inbox`: uploads from the browser (never anywhere else). */
 export function inboxDir(workspace: Pick<Workspace, 'root'>): string {
   return join(workspace.root, 'inbox');
+}
+
+/** Uploads kept this long: each consumer copies or moves what it keeps (vmcores move into the library). */
+export const inboxKeepMs = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes inbox files older than `keepMs` (and partial uploads of a crashed server older than an
+ * hour), so dropped logs, configs, packs and reports do not pile up. Returns the names removed.
+ */
+export async function pruneInbox(
+  workspace: Pick<Workspace, 'root'>,
+  keepMs = inboxKeepMs,
+  now = Date.now(),
+): Promise<string[]> {
+  const dir = inboxDir(workspace);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => null);
+    if (!info?.isFile()) continue;
+    const limit = name.endsWith('.partial') ? Math.min(keepMs, 60 * 60 * 1000) : keepMs;
+    if (now - info.mtimeMs <= limit) continue;
+    await rm(path, { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** A file name safe to keep (the browser's name, reduced to a plain basename). */

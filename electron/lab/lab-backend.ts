@@ -24,7 +24,7 @@ import { ImageBuilder } from './image/initramfs';
 import { KdumpCapture } from './kdump/kdump-capture';
 import { VmcoreLibrary } from './kdump/vmcore-library';
 import { importVmcore, inspectVmcore } from './kdump/vmcore-import';
-import { identifyFile, inboxDir, requireKind } from './inbox';
+import { identifyFile, inboxDir, pruneInbox, requireKind } from './inbox';
 import { LabPacks } from './recipes/lab-pack';
 import type { PackManifest } from './recipes/lab-pack';
 import { gradeReports, importedPacks, readPackManifest } from './recipes/grading';
@@ -71,6 +71,8 @@ export interface LabBackend {
 
 export async function createLabBackend(options: LabBackendOptions): Promise<LabBackend> {
   const workspace = await Workspace.open(options.workspaceRoot ?? defaultWorkspaceRoot());
+  // Yesterday's uploads go; in the background, since nothing waits on it.
+  void pruneInbox(workspace).catch(() => undefined);
   const appRoot = options.appRoot ?? findAppRoot();
   const events = new EventBus();
   const jobs = new JobManager({

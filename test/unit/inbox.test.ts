@@ -1,11 +1,11 @@
 // What a dropped file is, from its bytes: vmcores (kdump, flattened, ELF core), kernel configs,
 // lab packs, progress reports, console logs — and the errors for everything else.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabError } from '../../electron/common/errors';
-import { identifyFile, requireKind, safeUploadName } from '../../electron/lab/inbox';
+import { identifyFile, inboxDir, pruneInbox, requireKind, safeUploadName } from '../../electron/lab/inbox';
 import { makeTempDir } from '../helpers/temp';
 
 let dir: string;
@@ -130,4 +130,29 @@ describe('safeUploadName', () => {
     ['', 'upload'],
     ['..', 'upload'],
   ])('%j → %j', (name, safe) => expect(safeUploadName(name)).toBe(safe));
+});
+
+describe('pruneInbox', () => {
+  it('removes uploads older than a day and partial uploads older than an hour, keeps the rest', async () => {
+    const root = await makeTempDir();
+    const inbox = inboxDir({ root });
+    await mkdir(join(inbox, 'a-folder'), { recursive: true });
+    const now = Date.now();
+    const aged = async (name: string, ageMs: number) => {
+      const path = join(inbox, name);
+      await writeFile(path, 'x');
+      const t = new Date(now - ageMs);
+      await utimes(path, t, t);
+    };
+    const hour = 60 * 60 * 1000;
+    await aged('0badc0de-yesterday.log', 25 * hour);
+    await aged('0badc0de-today.config', 23 * hour);
+    await aged('.upload-1.partial', 2 * hour);
+    await aged('.upload-2.partial', hour / 2);
+    const removed = await pruneInbox({ root }, 24 * hour, now);
+    expect(removed.sort()).toEqual(['.upload-1.partial', '0badc0de-yesterday.log']);
+    expect((await readdir(inbox)).sort()).toEqual(['.upload-2.partial', '0badc0de-today.config', 'a-folder']);
+    // A workspace that never had an upload has no inbox: nothing to do, no error.
+    expect(await pruneInbox({ root: await makeTempDir() })).toEqual([]);
+  });
 });
