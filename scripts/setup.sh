@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   qemu-system-x86 busybox-static kexec-tools makedumpfile crash gdb e2fsprogs cpio
   build-essential flex bison bc libelf-dev libssl-dev dwarves linux-source-6.1
-  docker.io debootstrap chromium
+  docker.io debootstrap chromium fonts-wqy-microhei
 )
 
 missing=()

@@ -22,6 +22,8 @@ export const hostPackages = {
   docker: 'docker.io',
   debootstrap: 'debootstrap',
   chromium: 'chromium',
+  // The UI's Chinese catalog rendered by the test browser (headless Chromium has no CJK font otherwise).
+  cjkFont: 'fonts-wqy-microhei',
 } as const;
 
 export type HostPiece = keyof typeof hostPackages;
