@@ -292,6 +292,9 @@ if (withBuild) {
     ratio: kdlabS / plainS,
     target: 1.03,
     makeArgs: tree.makeArgs,
+    // Where kdlab's time went: its own steps (configure: merge_config + olddefconfig + verification;
+    // collect: artifacts into the cache) against the make they wrap.
+    kdlabPhaseSeconds: built.manifest.phaseSeconds ?? null,
     note: 'kdlab: merge_config + olddefconfig + verification + make + artifacts/manifest commit; plain: make olddefconfig + the same targets with the final .config',
   };
   await rm(plainOut, { recursive: true, force: true });
