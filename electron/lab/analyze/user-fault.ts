@@ -2,11 +2,13 @@
 // in libkdlab.so[7f…000+1000]`. The bracket is the mapping that holds ip — the library's executable
 // segment, not its load base — so ip − base is an offset into that segment, and the address to look
 // up in the file is the segment's first page (its p_vaddr, page-aligned) plus that offset. Then
-// addr2line names the function and line, and objdump shows the faulting instruction.
+// addr2line names the function and line, and objdump shows the faulting instruction — both where the
+// executor runs (the host, or the lab container that compiled the program in Docker mode).
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { LabError } from '../../common/errors';
-import { runCommand } from '../process';
+import type { Executor } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
 import type { UserSegfault } from './decoder';
 
 const PT_LOAD = 1;
@@ -61,7 +63,7 @@ export function userFaultSite(segfault: UserSegfault, elf: Uint8Array): UserFaul
 
 export interface LocatedUserFault extends UserFaultSite {
   object: string;
-  /** The host copy that was read (built with -g). */
+  /** The workspace copy that was read (built with -g). */
   file: string;
   ip: string;
   base: string;
@@ -119,21 +121,23 @@ export function markInstruction(
 export async function locateUserFault(
   segfault: UserSegfault,
   file: string,
-  options: { sources?: string[]; signal?: AbortSignal } = {},
+  options: { sources?: string[]; signal?: AbortSignal; executor?: Executor } = {},
 ): Promise<LocatedUserFault> {
   const { signal } = options;
+  const executor = options.executor ?? hostExecutor;
   const site = userFaultSite(segfault, await readFile(file));
   const opts = {
     timeoutMs: 30_000,
     installHint: 'apt-get install -y binutils',
+    inputs: [file],
     ...(signal ? { signal } : {}),
   };
   const where = parseAddr2line(
-    (await runCommand(['addr2line', '-f', '-e', file, site.address], opts)).stdout,
+    (await executor.run(['addr2line', '-f', '-e', file, site.address], opts)).stdout,
   );
   // The whole function when addr2line named it; else a window around the address.
   const start = BigInt(site.address);
-  const objdump = await runCommand(
+  const objdump = await executor.run(
     [
       'objdump',
       '-d',

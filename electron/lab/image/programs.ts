@@ -1,11 +1,15 @@
-// User programs for lab images, compiled on the host with gcc (seed 000: an init linked against a
-// shared library). `-g` is always kept, so addr2line, objdump -S and gdb work on the host copy of
-// what runs in the guest. Outputs are cached, keyed by the sources, the flags and the compiler.
+// User programs for lab images, compiled with gcc where the executor runs: on the host, or in the
+// lab toolchain container in Docker mode (seed 000: an init linked against a shared library). `-g`
+// is always kept, so addr2line, objdump -S and gdb work on the workspace copy of what runs in the
+// guest. Outputs are cached, keyed by the sources, the flags and the compiler (and, in Docker mode,
+// the image id: the same gcc version in a container is still another build environment).
 import { copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LabError } from '../../common/errors';
+import type { Executor } from '../exec/executor';
+import { ranWhere } from '../exec/executor';
+import { hostExecutor } from '../exec/host-executor';
 import type { Progress } from '../jobs';
-import { runCommand } from '../process';
 import type { Workspace } from '../workspace';
 import { cacheKey, isInside, sha256File, writeJsonAtomic } from '../workspace';
 import { parseLdd } from './initramfs';
@@ -27,24 +31,34 @@ export interface ProgramSpec {
 export interface BuiltProgram {
   name: string;
   kind: ProgramSpec['kind'];
-  /** The host copy, with its debug info. */
+  /** The copy in the workspace cache, with its debug info. */
   file: string;
   path: string;
-  /** Host libraries it loads (ldd), the loader included; programs of the same list excluded. */
+  /**
+   * Libraries it loads, the loader included, as ldd lists them where it was compiled (the host, or
+   * the lab image); programs of the same list excluded.
+   */
   libraries: string[];
   cacheHit: boolean;
 }
 
 const gccHint = 'apt-get install -y build-essential';
 
-async function compilerId(): Promise<string> {
-  const version = await runCommand(['gcc', '--version'], { timeoutMs: 10_000, installHint: gccHint });
-  const machine = await runCommand(['gcc', '-dumpmachine'], { timeoutMs: 10_000, installHint: gccHint });
+/** gcc's version and target where the executor runs; a missing gcc is the executor's TOOL_MISSING. */
+async function compilerId(executor: Executor, signal?: AbortSignal): Promise<string> {
+  const opts = { timeoutMs: 60_000, installHint: gccHint, ...(signal ? { signal } : {}) };
+  const [version, machine] = await Promise.all([
+    executor.run(['gcc', '--version'], opts),
+    executor.run(['gcc', '-dumpmachine'], opts),
+  ]);
   return `${version.stdout.split('\n')[0]} ${machine.stdout.trim()}`;
 }
 
 export class ProgramBuilder {
-  constructor(private readonly workspace: Workspace) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly executor: Executor = hostExecutor,
+  ) {}
 
   /** Maps a compiler-free key of the sources to the cache entry built from them (see build). */
   get requestsFile(): string {
@@ -90,22 +104,34 @@ export class ProgramBuilder {
     };
     const sourceKey = cacheKey(sources);
     const cache = this.workspace.cache('programs');
-    const compiler = await compilerId().catch(async (error: unknown) => {
-      // No gcc here: a lab pack may have brought these programs already built.
+    const executor = this.executor;
+    const compiler = await compilerId(executor, signal).catch(async (error: unknown) => {
+      // No gcc where the executor runs: a lab pack may have brought these programs already built.
       const packed = (await this.#requests())[sourceKey];
       if (packed && (await cache.lookup(packed))) return null;
       throw error;
     });
+    // Host keys stay as they were (cacheIdentity is null there).
+    const where = executor.cacheIdentity ? { executor: executor.cacheIdentity } : {};
     const key =
-      compiler === null ? (await this.#requests())[sourceKey]! : cacheKey({ gcc: compiler, ...sources });
+      compiler === null
+        ? (await this.#requests())[sourceKey]!
+        : cacheKey({ gcc: compiler, ...sources, ...where });
     let cacheHit = true;
     if (!(await cache.lookup(key))) {
       cacheHit = false;
-      await cache.commit(key, { kind: 'programs', names: specs.map((s) => s.name) }, async (dir) => {
+      progress.log(`Runs on: ${executor.describe()}\n`);
+      const inputs = {
+        kind: 'programs',
+        names: specs.map((s) => s.name),
+        compiler,
+        executor: executor.describe(),
+      };
+      await cache.commit(key, inputs, async (dir) => {
         const done: string[] = [];
         for (const [i, spec] of specs.entries()) {
           progress.report({ fraction: i / specs.length, message: `gcc → ${spec.name}` });
-          await this.#compile(spec, dir, signal);
+          await this.#compile(spec, dir, progress, signal);
           done.push(spec.name);
         }
         return done;
@@ -115,10 +141,12 @@ export class ProgramBuilder {
     const built: BuiltProgram[] = [];
     for (const spec of specs) {
       const file = join(dir, spec.name);
-      // The loader's own answer; LD_LIBRARY_PATH lets it find the list's libraries, left out after.
-      const ldd = await runCommand(['ldd', file], {
-        timeoutMs: 10_000,
+      // The loader's own answer where it was compiled; LD_LIBRARY_PATH lets it find the list's
+      // libraries, left out after.
+      const ldd = await executor.run(['ldd', file], {
+        timeoutMs: 60_000,
         env: { ...process.env, LD_LIBRARY_PATH: dir },
+        inputs: [dir],
         ...(signal ? { signal } : {}),
       });
       const libraries = ldd.exitCode === 0 ? parseLdd(ldd.stdout).filter((l) => !isInside(dir, l)) : [];
@@ -132,12 +160,13 @@ export class ProgramBuilder {
     return { programs: built, key, sourceKey };
   }
 
-  async #compile(spec: ProgramSpec, outDir: string, signal?: AbortSignal): Promise<void> {
+  async #compile(spec: ProgramSpec, outDir: string, progress: Progress, signal?: AbortSignal): Promise<void> {
     // gcc runs in a scratch folder, so nothing is ever written next to the recipe's sources.
     const work = join(this.workspace.tmpDir, `program-${spec.name}-${process.pid}-${Date.now()}`);
     await mkdir(work, { recursive: true });
     try {
-      const includes = [...new Set(spec.sources.map((f) => dirname(f)))].flatMap((d) => ['-I', d]);
+      const sourceDirs = [...new Set(spec.sources.map((f) => dirname(f)))];
+      const includes = sourceDirs.flatMap((d) => ['-I', d]);
       const argv = [
         'gcc',
         '-g',
@@ -149,17 +178,22 @@ export class ProgramBuilder {
         ...spec.sources,
         ...(spec.link.length ? ['-L', outDir, ...spec.link.map((l) => `-l:${l}`)] : []),
       ];
-      const gcc = await runCommand(argv, {
+      progress.log(`$ ${argv.join(' ')}\n`);
+      // In a container the sources (outside the workspace) are mounted read-only at their own
+      // paths, and the list's libraries linked against are in the cache's staging folder.
+      const gcc = await this.executor.run(argv, {
         cwd: work,
         timeoutMs: 120_000,
         installHint: gccHint,
+        inputs: [...sourceDirs, work, ...(spec.link.length ? [outDir] : [])],
+        outputs: [join(work, spec.name)],
         ...(signal ? { signal } : {}),
       });
       if (gcc.exitCode !== 0) {
         const errors = gcc.stderr.split('\n').filter((l) => /\berror\b/.test(l));
         throw new LabError(
           'BAD_REQUEST',
-          `gcc could not build ${spec.name}:\n${(errors.length ? errors : gcc.stderr.split('\n').slice(-8)).join('\n')}`,
+          `gcc could not build ${spec.name}${ranWhere(this.executor)}:\n${(errors.length ? errors : gcc.stderr.split('\n').slice(-8)).join('\n')}`,
           `Fix the sources (${spec.sources.map((s) => basename(s)).join(', ')}).`,
         );
       }

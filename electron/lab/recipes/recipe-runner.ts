@@ -263,7 +263,11 @@ export class RecipeRunner {
     };
     const ensurePrograms = async (p: Progress) => {
       if (programs) return programs;
-      programs = await new ProgramBuilder(this.workspace).build(await programSpecs(loaded), p, signal);
+      programs = await new ProgramBuilder(this.workspace, executor).build(
+        await programSpecs(loaded),
+        p,
+        signal,
+      );
       facts.programs = programs.map((b) => ({
         name: b.name,
         path: b.path,
@@ -292,8 +296,9 @@ export class RecipeRunner {
           allowBroken: recipe.image.omitInit,
           modules: await ensureModules(p),
           files: built.map((b) => ({ source: b.file, path: b.path, mode: 0o755 })),
-          // Their libraries at the host's paths, with the loader: what ldd listed on the host.
-          binaries: [...new Set(built.flatMap((b) => b.libraries))],
+          // Their libraries and the loader, as tools: taken from where they were compiled and ldd
+          // listed them (the host, or the lab image in Docker mode).
+          tools: [...new Set(built.flatMap((b) => b.libraries))],
         },
         k.genInitCpio,
         signal,
@@ -473,7 +478,7 @@ export class RecipeRunner {
               const sources = (recipe.programs.find((r) => r.name === program.name)?.sources ?? []).map(
                 (rel) => join(loaded.dir, rel),
               );
-              const located = await locateUserFault(fault, program.file, { sources, signal });
+              const located = await locateUserFault(fault, program.file, { sources, signal, executor });
               facts.segfault = located;
               output = [
                 `${located.object}: ip ${located.ip} − base ${located.base} = offset ${located.offset} → address ${located.address} in the file`,
