@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { LabError } from '../../common/errors';
 import type { Progress } from '../jobs';
 import { findExecutable, runCommand, spawnTree, terminateTree } from '../process';
-import { dockerError, kdlabLabel } from './engine';
+import { diskFullError, dockerError, engineError, isDiskFull, kdlabLabel } from './engine';
 import type { DockerEngine } from './engine';
 import { readDockerStream } from './json-stream';
 
@@ -240,14 +240,18 @@ async function importTree(
       } as object,
     );
     await readDockerStream(stream, (message) => {
-      if (message.error) throw new LabError('IO', `docker import of ${ref} failed: ${message.error}`);
+      if (message.error)
+        // A full disk goes on to engineError, which asks the engine where its data is.
+        throw isDiskFull(message.error)
+          ? new Error(message.error)
+          : new LabError('IO', `docker import of ${ref} failed: ${message.error}`);
       if (message.status?.startsWith('sha256:')) imageId = message.status;
       else if (message.status) progress.log(`${message.status}\n`);
     });
   } catch (error) {
     terminateTree(tar);
     if (signal.aborted) throw new LabError('CANCELLED', `Importing ${ref} was cancelled.`);
-    throw dockerError(error, `Importing ${ref}`);
+    throw await engineError(engine, error, `Importing ${ref}`);
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
@@ -331,6 +335,10 @@ export async function ensureDebianBase(
         .filter((l) => l.trim() !== '')
         .slice(-12)
         .join('\n');
+      // wget's "Cannot write … (No space left on device)" may be anywhere in the log, not only at its end.
+      const everything = `${tail.join('\n')}\n${log}`;
+      if (isDiskFull(everything))
+        throw await diskFullError(engine, `debootstrap ${suite} failed`, everything, options.tmpDir);
       throw new LabError(
         'IO',
         `debootstrap ${suite} failed (exit ${result.exitCode ?? result.signal}):\n${last}`,

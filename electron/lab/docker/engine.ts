@@ -305,6 +305,88 @@ export function dockerError(error: unknown, what: string): LabError {
   return new LabError('IO', `${what}: ${text}`);
 }
 
+/** True when an error or a tool's output says a disk filled up. */
+export function isDiskFull(error: unknown): boolean {
+  if (typeof error === 'string') return /no space left on device/i.test(error);
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: string;
+    message?: unknown;
+  };
+  return e.code === 'ENOSPC' || (typeof e.message === 'string' && /no space left on device/i.test(e.message));
+}
+
+/** The last line that names the full disk (the daemon's or the tool's own words), for the message. */
+function diskFullDetail(error: unknown): string | null {
+  const raw =
+    typeof error === 'string'
+      ? error
+      : typeof error === 'object' && error !== null
+        ? (error as { message?: unknown }).message
+        : undefined;
+  const text = typeof raw === 'string' ? raw : '';
+  const lines = text
+    // The classic builder colours a step's stderr with ANSI escapes (control characters by nature).
+    // eslint-disable-next-line no-control-regex
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .filter((l) => /no space left on device/i.test(l));
+  return lines.at(-1)?.trim().slice(0, 300) ?? null;
+}
+
+/** Where the engine keeps images, layers and containers (its --data-root), or null when it does not say. */
+export async function engineDataRoot(engine: Pick<DockerEngine, 'docker'>): Promise<string | null> {
+  try {
+    const info = (await engine.docker.info()) as { DockerRootDir?: unknown };
+    return typeof info.DockerRootDir === 'string' && info.DockerRootDir !== '' ? info.DockerRootDir : null;
+  } catch {
+    // A daemon too unwell to answer: the message still says the disk is full, just not where.
+    return null;
+  }
+}
+
+/**
+ * The error for a disk that filled up during Docker work, saying which disk: `path` when the caller
+ * knows it (a workspace folder bind-mounted into the step), else the engine's data root, where image
+ * layers, build steps and containers' own files live. The daemon's messages name paths inside a
+ * layer (`write /big: …`), not the disk, so the engine is asked.
+ */
+export async function diskFullError(
+  engine: Pick<DockerEngine, 'docker' | 'endpoint' | 'isLocal'>,
+  what: string,
+  cause: unknown,
+  path?: string,
+): Promise<LabError> {
+  const detail = diskFullDetail(cause);
+  const said = detail ? ` (${detail})` : '';
+  if (path !== undefined)
+    return new LabError(
+      'IO',
+      `${what}: the disk is full — no space left on device in ${path}${said}.`,
+      `Free space on the disk holding ${path} (df -h ${path}): remove vmcores you no longer need (kdlab vmcores) or old builds under the workspace's cache/, or set KDLAB_HOME to a folder on a bigger disk. Then run it again: nothing half-written was kept.`,
+    );
+  const root = await engineDataRoot(engine);
+  const other = engine.endpoint !== `unix://${defaultSocketPath}`;
+  const host = engine.isLocal ? '' : ' on the Docker host';
+  const where = root
+    ? `the Docker engine's data folder ${root}${host} (${engine.endpoint})`
+    : `the Docker engine's data folder${host} (${engine.endpoint})`;
+  return new LabError(
+    'IO',
+    `${what}: the disk is full — no space left on device in ${where}${said}.`,
+    `Free space on the disk holding ${root ?? "the engine's data root (docker info: Docker Root Dir)"}${host}${other ? `, with DOCKER_HOST=${engine.endpoint}` : ''}: docker builder prune -f, docker container prune -f, docker image prune, and remove kdlab images you no longer need (kdlab images list)${root ? `; df -h ${root} shows what is free` : ''}. Then run it again: kdlab kept nothing half-made.`,
+  );
+}
+
+/** dockerError, with a full disk named precisely (which engine, which folder). */
+export async function engineError(
+  engine: Pick<DockerEngine, 'docker' | 'endpoint' | 'isLocal'>,
+  error: unknown,
+  what: string,
+): Promise<LabError> {
+  if (isDiskFull(error) && !(error instanceof LabError)) return diskFullError(engine, what, error);
+  return dockerError(error, what);
+}
+
 /** Connects to a Docker engine and pings it; the error says why when it does not answer. */
 export async function openDockerEngine(options: DockerEngineOptions = {}): Promise<DockerEngine> {
   const env = options.env ?? process.env;

@@ -10,7 +10,7 @@ import { LabError } from '../../common/errors';
 import { findAppRoot } from '../app-root';
 import type { Progress } from '../jobs';
 import { baseImageRef, ensureDebianBase, inspectImage } from './base-image';
-import { dockerError, kdlabLabel } from './engine';
+import { diskFullError, dockerError, engineError, isDiskFull, kdlabLabel } from './engine';
 import type { DockerEngine } from './engine';
 import { readDockerStream } from './json-stream';
 
@@ -394,9 +394,20 @@ export async function ensureLabImage(
     });
   } catch (error) {
     if (signal.aborted) throw new LabError('CANCELLED', `Building ${ref} was cancelled; nothing was tagged.`);
-    throw dockerError(error, `Building ${ref}`);
+    throw await engineError(engine, error, `Building ${ref}`);
   }
-  if (failure !== null) throw buildFailure(ref, tracker, (failure as { message: string }).message);
+  if (failure !== null) {
+    const message = (failure as { message: string }).message;
+    // The daemon's own ENOSPC (committing a layer) is in the message; a RUN step's is only in its
+    // output, behind "returned a non-zero code".
+    if (isDiskFull(message) || isDiskFull(tracker.tail()))
+      throw await diskFullError(
+        engine,
+        `Building ${ref} failed ${tracker.stepLine === '' ? 'before the first step' : `at ${tracker.stepLine}`}`,
+        isDiskFull(message) ? message : tracker.tail(),
+      );
+    throw buildFailure(ref, tracker, message);
+  }
   if (signal.aborted) throw new LabError('CANCELLED', `Building ${ref} was cancelled; nothing was tagged.`);
   const builtId = auxId ?? tracker.imageId;
   if (builtId === null)
@@ -415,7 +426,6 @@ export async function ensureLabImage(
 }
 
 function buildFailure(ref: string, tracker: BuildProgress, message: string): LabError {
-  if (/no space left on device/i.test(message)) return dockerError(new Error(message), `Building ${ref}`);
   const where = tracker.stepLine === '' ? 'before the first step' : `at ${tracker.stepLine}`;
   const tail = tracker.tail();
   return new LabError(
@@ -431,7 +441,7 @@ async function tagImage(engine: DockerEngine, id: string, repo: string, tag: str
   try {
     await engine.docker.getImage(id).tag({ repo, tag });
   } catch (error) {
-    throw dockerError(error, `Tagging ${repo}:${tag}`);
+    throw await engineError(engine, error, `Tagging ${repo}:${tag}`);
   }
 }
 

@@ -19,7 +19,7 @@ import { spawnTree } from '../process';
 import type { RunResult } from '../process';
 import type { Disposable, TerminalExit, TerminalSource } from '../terminals/terminal-source';
 import { isInside } from '../workspace';
-import { dockerError, kdlabLabel } from '../docker/engine';
+import { diskFullError, dockerError, engineError, isDiskFull, kdlabLabel } from '../docker/engine';
 import type { DockerEngine } from '../docker/engine';
 import type {
   ExecRunOptions,
@@ -376,7 +376,7 @@ export class DockerExecutor implements Executor {
         HostConfig: hostConfig,
       });
     } catch (error) {
-      throw dockerError(error, `Creating a container for ${request.argv[0] ?? ''}`);
+      throw await engineError(this.#engine, error, `Creating a container for ${request.argv[0] ?? ''}`);
     }
   }
 
@@ -402,8 +402,8 @@ export class DockerExecutor implements Executor {
     }
     const tar = hostTar(['-c', '-f', '-', '-C', '/', '--', ...present.map((p) => relative('/', p))]);
     await Promise.all([
-      container.putArchive(tar.out, { path: '/' }).catch((error: unknown) => {
-        throw dockerError(error, 'Copying the inputs into the container');
+      container.putArchive(tar.out, { path: '/' }).catch(async (error: unknown) => {
+        throw await engineError(this.#engine, error, 'Copying the inputs into the container');
       }),
       tar.done,
     ]);
@@ -429,8 +429,9 @@ export class DockerExecutor implements Executor {
     await container.remove({ force: true }).catch(() => undefined);
   }
 
-  #startFailure(error: unknown, command: string, installHint?: string): LabError {
+  async #startFailure(error: unknown, command: string, installHint?: string): Promise<LabError> {
     const message = error instanceof Error ? error.message : String(error);
+    if (isDiskFull(error)) return diskFullError(this.#engine, `Starting ${command} in a container`, error);
     if (/executable file not found|no such file or directory/.test(message))
       return new LabError(
         'TOOL_MISSING',
@@ -440,6 +441,23 @@ export class DockerExecutor implements Executor {
           : 'Rebuild the image: kdlab images build toolchain.',
       );
     return dockerError(error, `Starting ${command} in a container`);
+  }
+
+  /**
+   * The disk a step filled: a folder of this machine bound into it when the tool's complaint names a
+   * path there (or names none while it worked there), else null — the container's own files, which
+   * live in the engine's data root (as does a remote engine's workspace volume).
+   */
+  #fullDisk(stderr: string, cwd: string | undefined, outputs: readonly string[]): string | null {
+    if (this.#remote) return null;
+    const mounts = [this.#workspace, ...outputs.map((o) => dirname(o))];
+    const named = stderr
+      .split('\n')
+      .filter((line) => isDiskFull(line))
+      .flatMap((line) => line.match(/\/[^\s'"`:,;]+/g) ?? []);
+    const inside = (path: string) => mounts.find((mount) => isInside(mount, path)) ?? null;
+    if (named.length > 0) return named.map(inside).find((m) => m !== null) ?? null;
+    return inside(cwd ?? this.#workspace);
   }
 
   /**
@@ -474,8 +492,8 @@ export class DockerExecutor implements Executor {
         () => ({ StatusCode: -1 }),
       );
       if (this.#remote) await this.#putInputs(container, request.inputs ?? []);
-      await container.start().catch((error: unknown) => {
-        throw this.#startFailure(error, command, installHint);
+      await container.start().catch(async (error: unknown) => {
+        throw await this.#startFailure(error, command, installHint);
       });
       return { container, stream, stdout, stderr, streamEnded, waited };
     } catch (error) {
@@ -570,7 +588,18 @@ export class DockerExecutor implements Executor {
       const stderrText = Buffer.concat(captured.stderr).toString('utf8');
       // tini (PID 1) could not exec the tool: the image lacks it.
       if (StatusCode === 127 && /\[FATAL tini \(\d+\)\] exec .* failed: No such file/.test(stderrText))
-        throw this.#startFailure(new Error('executable file not found'), command, options.installHint);
+        throw await this.#startFailure(new Error('executable file not found'), command, options.installHint);
+      // A tool that ran out of disk failed for a reason no caller can fix by reading its exit code:
+      // say which disk is full (a bound workspace folder, or the engine's data root).
+      if (StatusCode !== 0 && !timedOut && isDiskFull(stderrText)) {
+        const full = this.#fullDisk(stderrText, options.cwd, options.outputs ?? []);
+        throw await diskFullError(
+          this.#engine,
+          `${command} failed (exit ${StatusCode}, ${this.describe()})`,
+          stderrText,
+          full ?? undefined,
+        );
+      }
       if (needsOutputs) await this.#getOutputs(container, options.outputs ?? []);
       return {
         exitCode: StatusCode,
