@@ -15,9 +15,10 @@ import { PassThrough } from 'node:stream';
 import type { Duplex, Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { LabError } from '../../common/errors';
+import type { LabErrorData } from '../../common/errors';
 import { spawnTree } from '../process';
 import type { RunResult } from '../process';
-import type { Disposable, TerminalExit, TerminalSource } from '../terminals/terminal-source';
+import type { Disposable, TerminalSource } from '../terminals/terminal-source';
 import { isInside } from '../workspace';
 import { diskFullError, dockerError, engineError, isDiskFull, kdlabLabel } from '../docker/engine';
 import type { DockerEngine } from '../docker/engine';
@@ -28,6 +29,7 @@ import type {
   Executor,
   LabExit,
   LabProcess,
+  LabTerminalExit,
   StepPaths,
 } from './executor';
 
@@ -85,6 +87,47 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
 
+/** What kdlab knows about a container that ended without kdlab stopping it. */
+export interface OutsideKill {
+  /** The program the container ran (a path is shortened to its name). */
+  command: string;
+  containerId: string;
+  /** The container's status: 137 (SIGKILL), or -1 when it was gone before it could report one. */
+  status: number;
+  /** Docker's State.OOMKilled, when the container could still be inspected. */
+  oomKilled: boolean;
+  /** Where it ran (the executor's description). */
+  where: string;
+  /** A step kdlab waits for (run), or a long-lived process (QEMU, a terminal's container). */
+  lifetime: 'step' | 'long-lived';
+}
+
+/** The error data for a container killed from outside: docker kill / rm -f, a daemon restart, OOM. */
+export function killedFromOutside(kill: OutsideKill): LabErrorData {
+  const id = kill.containerId.slice(0, 12);
+  const what = kill.oomKilled
+    ? `its container ${id} was killed from outside kdlab by the out-of-memory killer (OOMKilled)`
+    : kill.status === 137
+      ? `its container ${id} was killed (SIGKILL, exit 137) from outside kdlab — docker kill or docker rm -f, a Docker daemon restart, or the out-of-memory killer`
+      : `its container ${id} disappeared before it could report an exit status — removed from outside kdlab (docker rm -f, or a Docker daemon restart)`;
+  const command = basename(kill.command);
+  const events = `docker events --since 1h --filter container=${id}`;
+  const again =
+    kill.lifetime === 'step'
+      ? 'kdlab caches only finished steps: run it again'
+      : 'Start it again (boot the guest again, or reopen the terminal)';
+  return {
+    code: 'IO',
+    message:
+      kill.lifetime === 'step'
+        ? `${command} did not finish: ${what} (${kill.where}).`
+        : `${command} stopped: ${what} (${kill.where}).`,
+    hint: kill.oomKilled
+      ? `The Docker host ran out of memory for it: free memory there (docker stats shows what uses it) or give the guest less, then ${kill.lifetime === 'step' ? 'run it again' : 'start it again'}.`
+      : `${again}. If it keeps happening, see what stops it with ${events}, and check the memory of the Docker host (docker stats).`,
+  };
+}
+
 /** Runs host tar; resolves once it exits 0. */
 function hostTar(args: string[], stdin?: NodeJS.ReadableStream): { out: Readable; done: Promise<void> } {
   const child = spawnTree(['tar', ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
@@ -100,6 +143,19 @@ function hostTar(args: string[], stdin?: NodeJS.ReadableStream): { out: Readable
   return { out: child.stdout ?? new PassThrough().end(), done };
 }
 
+/** The container an exec terminal runs in, as far as the terminal needs to know it. */
+export interface ExecTerminalOwner {
+  /** The exit of the container's own process (QEMU, a terminal's keep-alive): it carries an outside kill. */
+  exited: () => Promise<LabExit>;
+  /** Also print an outside kill into the terminal (not into a guest console, whose text is the guest's log). */
+  announce: boolean;
+  /** Called once the terminal has ended or been killed (a standalone terminal stops its container). */
+  onEnd: () => void;
+}
+
+/** How long a terminal whose program was SIGKILLed waits to learn whether its container went with it. */
+const ownerExitGraceMs = 5_000;
+
 /** An exec session (Tty) in a container, behind the common terminal interface. */
 export class ExecTerminalSource implements TerminalSource {
   readonly pid = null;
@@ -110,22 +166,24 @@ export class ExecTerminalSource implements TerminalSource {
   readonly #exec: Dockerode.Exec;
   readonly #stream: Duplex;
   readonly #data = new Set<(chunk: Uint8Array | string) => void>();
-  readonly #exit = new Set<(exit: TerminalExit) => void>();
+  readonly #exit = new Set<(exit: LabTerminalExit) => void>();
   readonly #onKill: () => void;
   #ended = false;
+  /** kdlab closed it (kill): whatever happens to the container then is kdlab's doing. */
+  #closedByKdlab = false;
 
   private constructor(
     container: Dockerode.Container,
     argv: readonly string[],
     exec: Dockerode.Exec,
     stream: Duplex,
-    onEnd: () => void,
+    owner: ExecTerminalOwner,
   ) {
     this.containerId = container.id;
     this.argv = [...argv];
     this.#exec = exec;
     this.#stream = stream;
-    this.#onKill = onEnd;
+    this.#onKill = owner.onEnd;
     stream.on('data', (chunk: Buffer) => {
       for (const listener of this.#data) listener(chunk);
     });
@@ -133,24 +191,46 @@ export class ExecTerminalSource implements TerminalSource {
     const finish = () => {
       if (this.#ended) return;
       this.#ended = true;
-      void exec
-        .inspect()
-        .then((info) => info.ExitCode ?? null)
-        .catch(() => null)
-        .then((exitCode) => {
-          for (const listener of this.#exit) listener({ exitCode, signal: null });
-          onEnd();
-        });
+      void (async () => {
+        const exitCode = await exec
+          .inspect()
+          .then((info) => info.ExitCode ?? null)
+          .catch(() => null);
+        const reason = await this.#outsideKill(exitCode, owner);
+        if (reason && owner.announce) {
+          const text = `\r\n\x1b[1;31mkdlab: ${reason.message}\x1b[0m\r\n${reason.hint ?? ''}\r\n`;
+          for (const listener of this.#data) listener(text);
+        }
+        for (const listener of this.#exit)
+          listener({ exitCode, signal: null, ...(reason ? { reason } : {}) });
+        owner.onEnd();
+      })();
     };
     stream.once('end', finish);
     stream.once('close', finish);
+  }
+
+  /**
+   * Why the exec ended, when its container was killed from outside: the program then died of SIGKILL
+   * (137), or the exec vanished with its container (no status). Either way the container's own exit
+   * says whether kdlab stopped it; a program that exited by itself is not waited on.
+   */
+  async #outsideKill(exitCode: number | null, owner: ExecTerminalOwner): Promise<LabErrorData | null> {
+    if (this.#closedByKdlab || (exitCode !== null && exitCode !== 137)) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      owner.exited(),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ownerExitGraceMs))),
+    ]);
+    clearTimeout(timer);
+    return this.#closedByKdlab ? null : (exit?.reason ?? null);
   }
 
   static async open(
     container: Dockerode.Container,
     argv: readonly string[],
     options: Omit<ExecTerminalOptions, 'env'> & { user: string; env: string[] },
-    onEnd: () => void,
+    owner: ExecTerminalOwner,
   ): Promise<ExecTerminalSource> {
     const exec = await container.exec({
       Cmd: [...argv],
@@ -163,7 +243,7 @@ export class ExecTerminalSource implements TerminalSource {
       ...(options.cwd ? { WorkingDir: options.cwd } : {}),
     });
     const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
-    const source = new ExecTerminalSource(container, argv, exec, stream, onEnd);
+    const source = new ExecTerminalSource(container, argv, exec, stream, owner);
     // The API (1.41) has no initial console size for exec: set it at once, as the docker CLI does.
     source.resize(options.cols, options.rows);
     return source;
@@ -179,7 +259,7 @@ export class ExecTerminalSource implements TerminalSource {
     return { dispose: () => this.#data.delete(listener) };
   }
 
-  onExit(listener: (exit: TerminalExit) => void): Disposable {
+  onExit(listener: (exit: LabTerminalExit) => void): Disposable {
     this.#exit.add(listener);
     return { dispose: () => this.#exit.delete(listener) };
   }
@@ -202,6 +282,7 @@ export class ExecTerminalSource implements TerminalSource {
   }
 
   kill(): void {
+    this.#closedByKdlab = true;
     // An exec cannot be signalled through the API; closing its stdin/stream ends shells and socat,
     // and the container behind a standalone terminal is stopped by onKill.
     this.#stream.end();
@@ -223,6 +304,8 @@ export class DockerExecutor implements Executor {
   readonly #volume: string;
   readonly #job: string;
   readonly #live = new Set<Dockerode.Container>();
+  /** Containers kdlab itself removes (dispose, end of a step): their death is not an outside kill. */
+  readonly #retiring = new Set<string>();
   readonly #which = new Map<string, Promise<string | null>>();
 
   private constructor(options: DockerExecutorOptions, imageId: string) {
@@ -426,6 +509,7 @@ export class DockerExecutor implements Executor {
 
   async #remove(container: Dockerode.Container): Promise<void> {
     this.#live.delete(container);
+    this.#retiring.add(container.id);
     await container.remove({ force: true }).catch(() => undefined);
   }
 
@@ -502,28 +586,26 @@ export class DockerExecutor implements Executor {
     }
   }
 
-  /** The error for a step whose container died under it: docker kill / rm -f, a daemon restart, or OOM. */
+  /** Why a container died under kdlab: docker kill / rm -f, a daemon restart, or OOM. */
   async #killedFromOutside(
     container: Dockerode.Container,
     command: string,
     status: number,
-  ): Promise<LabError> {
-    const id = container.id.slice(0, 12);
-    // Without AutoRemove it is still there to ask whether the memory limit killed it.
-    const oom = await container
+    lifetime: OutsideKill['lifetime'] = 'step',
+  ): Promise<LabErrorData> {
+    // Not yet removed (no AutoRemove, or not yet done): ask whether the memory limit killed it.
+    const oomKilled = await container
       .inspect()
       .then((info) => info.State.OOMKilled)
       .catch(() => false);
-    const what = oom
-      ? `the out-of-memory killer stopped its container ${id}`
-      : status === 137
-        ? `its container ${id} was killed (SIGKILL, exit 137) — docker kill or docker rm -f, a Docker daemon restart, or the out-of-memory killer`
-        : `its container ${id} disappeared before it could report an exit status (docker rm -f, or a Docker daemon restart)`;
-    return new LabError(
-      'IO',
-      `${command} did not finish: ${what} (${this.describe()}).`,
-      'kdlab caches only finished steps: run it again. If it keeps happening, check docker events and the memory of the Docker host.',
-    );
+    return killedFromOutside({
+      command,
+      containerId: container.id,
+      status,
+      oomKilled,
+      where: this.describe(),
+      lifetime,
+    });
   }
 
   async run(argv: readonly string[], options: ExecRunOptions = {}): Promise<RunResult> {
@@ -584,7 +666,7 @@ export class DockerExecutor implements Executor {
       if (cancelled) throw new LabError('CANCELLED', `${command} was cancelled.`);
       // SIGKILL (128+9) we did not send, or a container gone before it could report: killed from outside.
       if (!timedOut && (StatusCode === 137 || StatusCode === -1))
-        throw await this.#killedFromOutside(container, command, StatusCode);
+        throw LabError.fromData(await this.#killedFromOutside(container, command, StatusCode));
       const stderrText = Buffer.concat(captured.stderr).toString('utf8');
       // tini (PID 1) could not exec the tool: the image lacks it.
       if (StatusCode === 127 && /\[FATAL tini \(\d+\)\] exec .* failed: No such file/.test(stderrText))
@@ -619,9 +701,11 @@ export class DockerExecutor implements Executor {
     return (await this.#spawn(argv, options)).process;
   }
 
+  /** `command` names the process in an outside-kill message (a terminal's program, not its keep-alive). */
   async #spawn(
     argv: readonly string[],
     options: ExecSpawnOptions,
+    command = argv[0] ?? '',
   ): Promise<{ process: LabProcess; container: Dockerode.Container }> {
     const launched = await this.#launch(
       {
@@ -634,7 +718,9 @@ export class DockerExecutor implements Executor {
         ...(options.reachPort !== undefined ? { reachPort: options.reachPort } : {}),
         ports: options.ports,
         devices: options.devices,
-        autoRemove: !(this.#remote && (options.outputs ?? []).length > 0),
+        // Removed by exited below, once inspect has said whether the OOM killer ended it (AutoRemove
+        // would race that); a container left by a kdlab that died is cleanupLeftovers' job.
+        autoRemove: false,
       },
       options.installHint,
     );
@@ -643,10 +729,17 @@ export class DockerExecutor implements Executor {
     const exited = (async (): Promise<LabExit> => {
       const { StatusCode } = await waited;
       await streamEnded;
+      // SIGKILL (137) kdlab did not send, or a container gone before it could report (-1).
+      const outside =
+        !killed && !this.#retiring.has(container.id) && (StatusCode === 137 || StatusCode === -1);
+      const reason = outside
+        ? await this.#killedFromOutside(container, command, StatusCode, 'long-lived')
+        : undefined;
       if (this.#remote && (options.outputs ?? []).length > 0)
         await this.#getOutputs(container, options.outputs ?? []).catch(() => undefined);
       await this.#remove(container);
-      return killed ? { exitCode: null, signal: 'SIGTERM' } : { exitCode: StatusCode, signal: null };
+      if (killed) return { exitCode: null, signal: 'SIGTERM' };
+      return reason ? { exitCode: StatusCode, signal: null, reason } : { exitCode: StatusCode, signal: null };
     })();
     const env = this.#env(options.env);
     const labProcess: LabProcess = {
@@ -666,7 +759,8 @@ export class DockerExecutor implements Executor {
           container,
           termArgv,
           { ...termOptions, user: this.#userSpec, env: termOptions.env ? this.#env(termOptions.env) : env },
-          () => undefined,
+          // The process (QEMU) reports an outside kill itself; its console log stays the guest's.
+          { exited: () => exited, announce: false, onEnd: () => undefined },
         ),
     };
     return { process: labProcess, container };
@@ -674,16 +768,23 @@ export class DockerExecutor implements Executor {
 
   /** A terminal on its own: a keep-alive container, the program as an exec in it, stopped with it. */
   async openTerminal(argv: readonly string[], options: ExecTerminalOptions): Promise<TerminalSource> {
-    const { process: keeper, container } = await this.#spawn(['tail', '-f', '/dev/null'], {
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-      inputs: options.inputs ?? [],
-      outputs: options.outputs ?? [],
-      ...(options.reachPort !== undefined ? { reachPort: options.reachPort } : {}),
-    });
+    const { process: keeper, container } = await this.#spawn(
+      ['tail', '-f', '/dev/null'],
+      {
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+        inputs: options.inputs ?? [],
+        outputs: options.outputs ?? [],
+        ...(options.reachPort !== undefined ? { reachPort: options.reachPort } : {}),
+      },
+      argv[0] ?? '',
+    );
     try {
       const env = this.#env(options.env);
-      return await ExecTerminalSource.open(container, argv, { ...options, user: this.#userSpec, env }, () =>
-        keeper.kill(),
+      return await ExecTerminalSource.open(
+        container,
+        argv,
+        { ...options, user: this.#userSpec, env },
+        { exited: () => keeper.wait(), announce: true, onEnd: () => keeper.kill() },
       );
     } catch (error) {
       keeper.kill();

@@ -2,8 +2,9 @@
 // (default: the host one) instead of calling process.ts directly, so the same kernel build, image
 // packaging, QEMU, gdb and crash code runs in either place.
 import type { Readable, Writable } from 'node:stream';
+import type { LabErrorData } from '../../common/errors';
 import type { RunOptions, RunResult } from '../process';
-import type { TerminalSource } from '../terminals/terminal-source';
+import type { TerminalExit, TerminalSource } from '../terminals/terminal-source';
 
 export type ExecutorKind = 'host' | 'docker';
 export const executorKinds: readonly ExecutorKind[] = ['host', 'docker'];
@@ -45,6 +46,16 @@ export interface ExecTerminalOptions extends StepPaths {
 export interface LabExit {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /**
+   * Set when something outside kdlab ended it (Docker: its container killed or removed, a daemon
+   * restart, the OOM killer): what happened and what to do. Never set for a kill kdlab sent.
+   */
+  reason?: LabErrorData;
+}
+
+/** A terminal's exit with the same reason (Docker exec terminals); TerminalExit listeners may ignore it. */
+export interface LabTerminalExit extends TerminalExit {
+  reason?: LabErrorData;
 }
 
 /** A long-lived process (QEMU, an interactive crash): streams, its end, and a kill that takes everything it started. */

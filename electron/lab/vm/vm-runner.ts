@@ -6,6 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../../common/errors';
+import type { LabErrorData } from '../../common/errors';
 import { isPortFree } from '../doctor/checks';
 import { probeKvm } from '../doctor/kvm-probe';
 import type { Executor, LabProcess } from '../exec/executor';
@@ -45,11 +46,20 @@ export interface AccelChoice {
   reason: string;
 }
 
+export interface VmExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  /** Set when QEMU was ended from outside kdlab (its container killed or removed, OOM); null otherwise. */
+  reason: LabErrorData | null;
+}
+
 export class RunningVm {
   readonly milestones: Milestone[] = [];
   #listeners = new Set<(m: Milestone) => void>();
   #console = '';
   #exitedYet = false;
+  #exitReason: LabErrorData | null = null;
 
   constructor(
     readonly id: string,
@@ -59,12 +69,20 @@ export class RunningVm {
     readonly runDir: string,
     readonly serial: TerminalSource,
     readonly qmp: QmpClient,
-    readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>,
+    readonly exited: Promise<VmExit>,
     private readonly kill: () => void,
     /** Where QEMU runs ("host", or the Docker image and engine). */
     readonly executor = 'host',
   ) {
-    void exited.then(() => (this.#exitedYet = true));
+    void exited.then((e) => {
+      this.#exitedYet = true;
+      this.#exitReason = e.reason;
+    });
+  }
+
+  /** Why QEMU ended, when something outside kdlab ended it (its container killed); else null. */
+  get exitReason(): LabErrorData | null {
+    return this.#exitReason;
   }
 
   get consoleText(): string {
@@ -105,19 +123,25 @@ export class RunningVm {
         off();
         resolve(m);
       });
-      void this.exited.then(() => {
+      void this.exited.then((exit) => {
         // Give the last console bytes a moment to be parsed.
         setTimeout(() => {
           const late = this.milestones.find(match);
           clearTimeout(timer);
           off();
+          const lines = this.#console.split('\n').slice(-8).join('\n');
           if (late) resolve(late);
-          else
+          else if (exit.reason)
             reject(
               new LabError(
-                'IO',
-                `QEMU exited before the guest got there. Last console lines:\n${this.#console.split('\n').slice(-8).join('\n')}`,
+                exit.reason.code,
+                `${exit.reason.message} Last console lines:\n${lines}`,
+                exit.reason.hint,
               ),
+            );
+          else
+            reject(
+              new LabError('IO', `QEMU exited before the guest got there. Last console lines:\n${lines}`),
             );
         }, 50);
       });
@@ -256,10 +280,11 @@ export class VmRunner {
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.stdout.resume();
-    const exited = child.wait().then((e) => ({
+    const exited = child.wait().then((e): VmExit => ({
       code: e.exitCode,
       signal: e.signal,
-      stderr: stderr || (e.exitCode === null && e.signal === null ? 'QEMU could not start' : ''),
+      stderr: stderr || (e.exitCode === null && e.signal === null && !e.reason ? 'QEMU could not start' : ''),
+      reason: e.reason ?? null,
     }));
     const kill = () => child.kill();
     const onAbort = () => kill();
@@ -273,6 +298,7 @@ export class VmRunner {
     let qmp: QmpClient;
     try {
       const failed = exited.then((e) => {
+        if (e.reason) throw LabError.fromData(e.reason);
         throw new LabError('IO', `QEMU exited at once: ${e.stderr.trim() || `status ${e.code}`}`);
       });
       [serial, qmp] = await Promise.race([
