@@ -118,6 +118,8 @@ export interface VmInfo {
   runDir: string;
   /** Where QEMU runs: "host", or the Docker image and engine. */
   executor: string;
+  /** Why a stopped guest stopped, when kdlab did not stop it (e.g. its container killed from outside). */
+  exitReason: LabErrorData | null;
 }
 
 export interface KernelSummary {

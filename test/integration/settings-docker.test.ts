@@ -98,6 +98,27 @@ describe('executor setting through the API', () => {
 
     const off = await call<VmInfo>('vms.powerOff', { id: vm.id });
     expect(off.state).toBe('stopped');
+    // kdlab stopped it: no reason to show.
+    expect(off.exitReason).toBeNull();
+    await waitFor(() => containers().length === 0, 30_000, 250);
+  }, 300_000);
+
+  it('docker: a guest whose container is killed from outside shows why it stopped, naming the container', async () => {
+    const vm = await call<VmInfo>('vms.boot', { kernelKey, accel: 'tcg' });
+    expect(vm.executor).toMatch(/^docker /);
+    const [qemu] = containers();
+    expect(qemu).toBeDefined();
+    execFileSync('docker', ['kill', qemu!]);
+    let stopped: VmInfo | undefined;
+    for (let i = 0; i < 300 && stopped?.state !== 'stopped'; i++) {
+      stopped = (await call<VmInfo[]>('vms.list')).find((v) => v.id === vm.id);
+      if (stopped?.state !== 'stopped') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(stopped?.state).toBe('stopped');
+    expect(stopped?.exitReason?.message).toMatch(
+      new RegExp(`container ${qemu!.slice(0, 12)} was killed \\(SIGKILL, exit 137\\) from outside kdlab`),
+    );
+    expect(stopped?.exitReason?.hint).toMatch(/docker events/);
     await waitFor(() => containers().length === 0, 30_000, 250);
   }, 300_000);
 

@@ -315,6 +315,7 @@ export class VmSessions {
       milestones: s.vm.milestones.map((m) => ({ ...m })),
       runDir: s.vm.runDir,
       executor: s.vm.executor,
+      exitReason: s.state === 'stopped' ? s.vm.exitReason : null,
     };
   }
 }
