@@ -190,8 +190,12 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
           if (!(await executor.which('crash')))
             throw new LabError('TOOL_MISSING', 'crash is not installed.', 'apt-get install -y crash');
           await checkPair(vmlinux, vmcore, executor);
+          // Without less (the toolchain image has none), crash pages through util-linux more, which
+          // stops at "--More--(END)" after every command; more -e ends at EOF like crash's less -E.
+          const more = (await executor.which('less')) ? null : await executor.which('more');
           source = await executor.openTerminal(['crash', vmlinux, vmcore], {
             cwd: dirname(vmcore),
+            ...(more ? { env: { ...process.env, CRASHPAGER: `${more} -e` } } : {}),
             cols: args.cols,
             rows: args.rows,
             inputs: [vmlinux, vmcore],
@@ -314,8 +318,13 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'recipes.state': (args) => recipeRunner.readState(args.id),
     'recipes.run': async (args) => {
       const loaded = await recipes.get(args.id);
+      // The recipe's own executor: wins over the setting, as in the runner.
+      const where =
+        (loaded.recipe.executor ?? (await readExecutorSettings(workspace)).executor) === 'docker'
+          ? ' (Docker)'
+          : '';
       return jobs.withProgress(
-        { title: `Recipe: ${loaded.recipe.title[args.language]}`, kind: 'recipe' },
+        { title: `Recipe: ${loaded.recipe.title[args.language]}${where}`, kind: 'recipe' },
         (progress, signal) =>
           recipeRunner.run(
             loaded,
