@@ -3,7 +3,7 @@
 // no bridge and no iptables rules. Needs root (mount, dockerd). stop() ends only this daemon.
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, spawnTree } from '../../electron/lab/process';
 
@@ -135,28 +135,4 @@ export async function startPrivateDockerd(options: { dataMiB: number }): Promise
     },
     stop,
   };
-}
-
-/**
- * Static busybox with its applets as an image on the given engine, made with `docker import` (no
- * registry): ~2 MB, so nearly all of a small data root is left for the test to fill.
- */
-export async function importBusybox(host: string, ref: string, scratch: string): Promise<void> {
-  const tree = join(scratch, 'busybox-tree');
-  for (const d of ['bin', 'tmp', 'etc', 'proc', 'sys', 'dev'])
-    await mkdir(join(tree, d), { recursive: true });
-  await chmod(join(tree, 'tmp'), 0o1777);
-  await copyFile('/bin/busybox', join(tree, 'bin', 'busybox'));
-  await chmod(join(tree, 'bin', 'busybox'), 0o755);
-  const applets = await runCommand(['/bin/busybox', '--list']);
-  for (const applet of applets.stdout.split('\n').map((a) => a.trim()))
-    if (/^[\w.[-]+$/.test(applet) && applet !== 'busybox')
-      await symlink('busybox', join(tree, 'bin', applet)).catch(() => undefined);
-  const tar = join(scratch, 'busybox.tar');
-  const packed = await runCommand(['tar', '-C', tree, '-cf', tar, '.']);
-  if (packed.exitCode !== 0) throw new Error(`tar: ${packed.stderr}`);
-  const imported = await runCommand(['docker', '-H', host, 'import', '--change', 'ENV PATH=/bin', tar, ref]);
-  if (imported.exitCode !== 0) throw new Error(`docker import: ${imported.stderr}`);
-  await rm(tree, { recursive: true, force: true });
-  await rm(tar, { force: true });
 }

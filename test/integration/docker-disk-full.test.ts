@@ -18,7 +18,8 @@ import { ensureLabImage, listKdlabImages } from '../../electron/lab/docker/lab-i
 import { DockerExecutor } from '../../electron/lab/exec/docker-executor';
 import type { Progress } from '../../electron/lab/jobs';
 import { Workspace, writeJsonAtomic } from '../../electron/lab/workspace';
-import { importBusybox, startPrivateDockerd } from '../helpers/private-dockerd';
+import { importBusybox } from '../helpers/docker-test-image';
+import { startPrivateDockerd } from '../helpers/private-dockerd';
 import type { PrivateDockerd } from '../helpers/private-dockerd';
 
 const dataMiB = 256;

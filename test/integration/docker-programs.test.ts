@@ -5,7 +5,7 @@
 // recipe 8 (init-segfault-lib) end to end with executor=docker.
 // Needs dockerd, kdlab/toolchain and kdlab/debian-base (kdlab images base --debootstrap, kdlab
 // images build toolchain); without them the tests fail.
-import { cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -26,30 +26,14 @@ import { Workspace } from '../../electron/lab/workspace';
 import { appRoot } from '../helpers/build';
 import { labKernel } from '../helpers/lab-kernel';
 import { makeTempDir } from '../helpers/temp';
+import { copySegfaultLibSources, segfaultLibSpecs } from '../helpers/segfault-lib';
 
 const toolchain = 'kdlab/toolchain:latest';
 // The base the toolchain image is built on: ldd, no gcc.
 const noGccImage = 'kdlab/debian-base:bookworm';
 
 let src: string;
-const specs = (): ProgramSpec[] => [
-  {
-    name: 'libkdlab.so',
-    kind: 'shared',
-    sources: [join(src, 'libkdlab.c')],
-    link: [],
-    cflags: ['-O1'],
-    path: '/usr/lib/libkdlab.so',
-  },
-  {
-    name: 'init',
-    kind: 'executable',
-    sources: [join(src, 'init.c')],
-    link: ['libkdlab.so'],
-    cflags: ['-O1'],
-    path: '/sbin/init',
-  },
-];
+const specs = (): ProgramSpec[] => segfaultLibSpecs(src);
 const logs: string[] = [];
 const progress: Progress = { report: () => undefined, log: (t) => void logs.push(t) };
 
@@ -85,8 +69,7 @@ const manifestOf = async (file: string) =>
 beforeAll(async () => {
   engine = await openDockerEngine();
   root = await makeTempDir();
-  src = join(root, 'src');
-  await cp(join(appRoot, 'recipes', 'init-segfault-lib', 'src'), src, { recursive: true });
+  src = await copySegfaultLibSources(root);
   workspace = await Workspace.open(join(root, 'ws'));
   executor = await DockerExecutor.create({
     engine,

@@ -1,7 +1,7 @@
 // Seed 000's programs compiled by the host's gcc (cached, -g kept), run on the host under gdb to get
 // a real fault (ip, and the library mapping holding it), then located from the kernel-style
 // segfault line alone: offset, function, source line, faulting instruction.
-import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeText } from '../../electron/lab/analyze/decoder';
@@ -11,29 +11,12 @@ import { ProgramBuilder } from '../../electron/lab/image/programs';
 import type { BuiltProgram, ProgramSpec } from '../../electron/lab/image/programs';
 import { runCommand } from '../../electron/lab/process';
 import { Workspace } from '../../electron/lab/workspace';
-import { appRoot } from '../helpers/build';
 import { makeTempDir } from '../helpers/temp';
+import { copySegfaultLibSources, segfaultLibSpecs } from '../helpers/segfault-lib';
 
 // A copy of the recipe's sources, so the test can move them without touching the repo.
 let src: string;
-const specs = (): ProgramSpec[] => [
-  {
-    name: 'libkdlab.so',
-    kind: 'shared',
-    sources: [join(src, 'libkdlab.c')],
-    link: [],
-    cflags: ['-O1'],
-    path: '/usr/lib/libkdlab.so',
-  },
-  {
-    name: 'init',
-    kind: 'executable',
-    sources: [join(src, 'init.c')],
-    link: ['libkdlab.so'],
-    cflags: ['-O1'],
-    path: '/sbin/init',
-  },
-];
+const specs = (): ProgramSpec[] => segfaultLibSpecs(src);
 const progress: Progress = { report: () => undefined, log: () => undefined };
 
 let root: string;
@@ -42,8 +25,7 @@ let built: BuiltProgram[];
 
 beforeAll(async () => {
   root = await makeTempDir();
-  src = join(root, 'src');
-  await cp(join(appRoot, 'recipes', 'init-segfault-lib', 'src'), src, { recursive: true });
+  src = await copySegfaultLibSources(root);
   builder = new ProgramBuilder(await Workspace.open(root));
   built = await builder.build(specs(), progress);
 }, 120_000);
