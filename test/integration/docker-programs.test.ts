@@ -26,7 +26,7 @@ import { Workspace } from '../../electron/lab/workspace';
 import { appRoot } from '../helpers/build';
 import { labKernel } from '../helpers/lab-kernel';
 import { makeTempDir } from '../helpers/temp';
-import { copySegfaultLibSources, segfaultLibSpecs } from '../helpers/segfault-lib';
+import { copySegfaultLibSources, observeFault, segfaultLibSpecs } from '../helpers/segfault-lib';
 
 const toolchain = 'kdlab/toolchain:latest';
 // The base the toolchain image is built on: ldd, no gcc.
@@ -170,42 +170,21 @@ describe('recipe programs in Docker mode', () => {
   it('locates a real fault with addr2line and objdump in the container', async () => {
     const [lib, init] = built;
     // gdb in the container: the program runs where it was compiled.
-    const gdb = await executor.run(
-      [
-        'gdb',
-        '-q',
-        '-batch',
-        '-ex',
-        'run',
-        '-ex',
-        'p/x $pc',
-        '-ex',
-        'p/x $sp',
-        '-ex',
-        'info proc mappings',
-        init!.file,
-      ],
-      { env: { LD_LIBRARY_PATH: dirname(lib!.file) }, timeoutMs: 120_000 },
+    const fault = await observeFault(
+      (argv, env) => executor.run(argv, { env, timeoutMs: 120_000 }),
+      lib!.file,
+      init!.file,
     );
-    expect(gdb.stdout).toMatch(/SIGSEGV/);
-    const pc = /^\$1 = (0x[0-9a-f]+)$/m.exec(gdb.stdout)![1]!;
-    const sp = /^\$2 = (0x[0-9a-f]+)$/m.exec(gdb.stdout)![1]!;
-    const mapping = new RegExp(
-      `^\\s*(0x[0-9a-f]+)\\s+0x[0-9a-f]+\\s+(0x[0-9a-f]+)\\s+0x[0-9a-f]+\\s+r-xp\\s+${lib!.file}$`,
-      'm',
-    ).exec(gdb.stdout)!;
-    const hex = (v: string) => BigInt(v).toString(16);
-    const line = `init[1]: segfault at 18 ip ${hex(pc).padStart(16, '0')} sp ${hex(sp).padStart(16, '0')} error 4 in libkdlab.so[${hex(mapping[1]!)}+${hex(mapping[2]!)}]\n`;
-    const segfault = decodeText(line)[0]!.userSegfault!;
+    const segfault = decodeText(fault.line)[0]!.userSegfault!;
     const located = await withoutHostTools(() => locateUserFault(segfault, lib!.file, { executor }));
     expect(located).toMatchObject({
       object: 'libkdlab.so',
-      offset: `0x${(BigInt(pc) - BigInt(mapping[1]!)).toString(16)}`,
+      offset: `0x${(BigInt(fault.pc) - BigInt(fault.base)).toString(16)}`,
       function: 'kdlab_print_err_msg',
       sourceFile: join(src, 'libkdlab.c'),
       sourceText: 'if (g_dbg_zone->flags & 2)',
     });
-    expect(gdb.stdout).toContain(`libkdlab.c:${located.line}`);
+    expect(fault.gdbOutput).toContain(`libkdlab.c:${located.line}`);
     expect(located.instruction).toMatch(/0x18\(%r\w+\)/);
     expect(located.disassembly).toMatch(new RegExp(`^=> ${located.address.slice(2)}:`, 'm'));
     // The host path, for comparison, gives the same answer.

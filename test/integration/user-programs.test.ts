@@ -12,7 +12,7 @@ import type { BuiltProgram, ProgramSpec } from '../../electron/lab/image/program
 import { runCommand } from '../../electron/lab/process';
 import { Workspace } from '../../electron/lab/workspace';
 import { makeTempDir } from '../helpers/temp';
-import { copySegfaultLibSources, segfaultLibSpecs } from '../helpers/segfault-lib';
+import { copySegfaultLibSources, observeFault, segfaultLibSpecs } from '../helpers/segfault-lib';
 
 // A copy of the recipe's sources, so the test can move them without touching the repo.
 let src: string;
@@ -63,34 +63,12 @@ describe('user programs', () => {
 
   it('locates a real fault of the program from the kernel-style segfault line', async () => {
     const [lib, init] = built;
-    const gdb = await runCommand(
-      [
-        'gdb',
-        '-q',
-        '-batch',
-        '-ex',
-        'run',
-        '-ex',
-        'p/x $pc',
-        '-ex',
-        'p/x $sp',
-        '-ex',
-        'info proc mappings',
-        init!.file,
-      ],
-      { env: { ...process.env, LD_LIBRARY_PATH: join(lib!.file, '..') }, timeoutMs: 60_000 },
+    const fault = await observeFault(
+      (argv, env) => runCommand(argv, { env: { ...process.env, ...env }, timeoutMs: 60_000 }),
+      lib!.file,
+      init!.file,
     );
-    expect(gdb.stdout).toMatch(/SIGSEGV/);
-    const pc = /^\$1 = (0x[0-9a-f]+)$/m.exec(gdb.stdout)![1]!;
-    const sp = /^\$2 = (0x[0-9a-f]+)$/m.exec(gdb.stdout)![1]!;
-    // The r-xp mapping of libkdlab.so, as the kernel prints it: [start+size].
-    const mapping = new RegExp(
-      `^\\s*(0x[0-9a-f]+)\\s+0x[0-9a-f]+\\s+(0x[0-9a-f]+)\\s+0x[0-9a-f]+\\s+r-xp\\s+${lib!.file}$`,
-      'm',
-    ).exec(gdb.stdout)!;
-    const hex = (v: string) => BigInt(v).toString(16);
-    const line = `init[1]: segfault at 18 ip ${hex(pc).padStart(16, '0')} sp ${hex(sp).padStart(16, '0')} error 4 in libkdlab.so[${hex(mapping[1]!)}+${hex(mapping[2]!)}] likely on CPU 0 (core 0, socket 0)\n`;
-    const segfault = decodeText(line)[0]!.userSegfault!;
+    const segfault = decodeText(fault.line)[0]!.userSegfault!;
     const located = await locateUserFault(segfault, lib!.file);
     // Sources moved since compiling (a lab pack): the line is read from the file of the same name.
     const moved = join(root, 'moved');
@@ -99,7 +77,7 @@ describe('user programs', () => {
     expect((await locateUserFault(segfault, lib!.file)).sourceText).toBeNull();
     const again = await locateUserFault(segfault, lib!.file, { sources: [join(moved, 'libkdlab.c')] });
     expect(again.sourceText).toBe('if (g_dbg_zone->flags & 2)');
-    expect(located.offset).toBe(`0x${(BigInt(pc) - BigInt(mapping[1]!)).toString(16)}`);
+    expect(located.offset).toBe(`0x${(BigInt(fault.pc) - BigInt(fault.base)).toString(16)}`);
     expect(located).toMatchObject({
       object: 'libkdlab.so',
       faultAddress: '0x18',
@@ -108,7 +86,7 @@ describe('user programs', () => {
       sourceText: 'if (g_dbg_zone->flags & 2)',
     });
     // gdb's own answer for the line agrees with addr2line's.
-    expect(gdb.stdout).toContain(`libkdlab.c:${located.line}`);
+    expect(fault.gdbOutput).toContain(`libkdlab.c:${located.line}`);
     expect(located.instruction).toMatch(/0x18\(%r\w+\)/);
     expect(located.disassembly).toMatch(new RegExp(`^=> ${located.address.slice(2)}:`, 'm'));
   });
