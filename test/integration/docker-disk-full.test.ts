@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabError } from '../../electron/common/errors';
+import type { LabError } from '../../electron/common/errors';
 import { baseImageRef, ensureDebianBase } from '../../electron/lab/docker/base-image';
 import { openDockerEngine } from '../../electron/lab/docker/engine';
 import type { DockerEngine } from '../../electron/lab/docker/engine';
@@ -21,6 +21,7 @@ import { Workspace, writeJsonAtomic } from '../../electron/lab/workspace';
 import { importBusybox } from '../helpers/docker-test-image';
 import { startPrivateDockerd } from '../helpers/private-dockerd';
 import type { PrivateDockerd } from '../helpers/private-dockerd';
+import { rejection } from '../helpers/lab-error';
 
 const dataMiB = 256;
 const workspaceMiB = 16;
@@ -34,16 +35,6 @@ let scratch: string;
 function recorder(): Progress & { text: () => string } {
   const logs: string[] = [];
   return { text: () => logs.join(''), report: () => undefined, log: (t) => void logs.push(t) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<LabError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LabError);
-    return error as LabError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Free bytes over size of the filesystem holding `path`. */

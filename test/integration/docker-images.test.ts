@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabError } from '../../electron/common/errors';
 import { baseImageRef, ensureDebianBase, inspectImage } from '../../electron/lab/docker/base-image';
 import { kdlabLabel, openDockerEngine } from '../../electron/lab/docker/engine';
 import type { DockerEngine } from '../../electron/lab/docker/engine';
@@ -19,6 +18,7 @@ import {
 } from '../../electron/lab/docker/lab-images';
 import type { Progress, ProgressUpdate } from '../../electron/lab/jobs';
 import { runCommand } from '../../electron/lab/process';
+import { rejection } from '../helpers/lab-error';
 
 const labImages = new URL('../../lab-images/', import.meta.url).pathname;
 const minutes = (n: number) => n * 60_000;
@@ -45,16 +45,6 @@ function recorder(
 }
 
 const never = new AbortController().signal;
-
-async function rejection(promise: Promise<unknown>): Promise<LabError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LabError);
-    return error as LabError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A lab-images folder with one image whose Dockerfile is given. */
 function labImagesWith(

@@ -4,9 +4,9 @@ import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LabError } from '../../electron/common/errors';
 import { identifyFile, inboxDir, pruneInbox, requireKind, safeUploadName } from '../../electron/lab/inbox';
 import { makeTempDir } from '../helpers/temp';
+import { rejection } from '../helpers/lab-error';
 
 let dir: string;
 const file = async (name: string, data: string | Buffer) => {
@@ -37,15 +37,6 @@ const report = {
 beforeAll(async () => {
   dir = await makeTempDir();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<LabError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(LabError);
-  return error as LabError;
-}
 
 describe('identifyFile', () => {
   it('tells vmcores by their signature, whatever their name', async () => {

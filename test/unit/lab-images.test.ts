@@ -4,7 +4,6 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabError } from '../../electron/common/errors';
 import { DebootstrapProgress, mirrorFromAptSources } from '../../electron/lab/docker/base-image';
 import { JsonLineSplitter } from '../../electron/lab/docker/json-stream';
 import {
@@ -15,6 +14,7 @@ import {
   findLabImage,
   readLabImageManifest,
 } from '../../electron/lab/docker/lab-images';
+import { rejection } from '../helpers/lab-error';
 
 const fixtures = new URL('../fixtures/docker/', import.meta.url).pathname;
 const labImages = new URL('../../lab-images/', import.meta.url).pathname;
@@ -24,16 +24,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'kdlab-lab-images-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function rejection(promise: Promise<unknown>): Promise<LabError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LabError);
-    return error as LabError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the lab image manifest', () => {
   it('lists the toolchain image with its context and a public default base', async () => {
