@@ -5,7 +5,7 @@
 // and no kdlab container of this process left.
 // Needs dockerd and kdlab/toolchain (kdlab images build toolchain); without them the tests fail.
 import { execFile } from 'node:child_process';
-import { appendFile, cp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -114,6 +114,46 @@ describe('the lab in Docker mode', () => {
     },
     40 * 60_000,
   );
+
+  it('configures against a source tree mounted read-only (kbuild writes only into the build folder)', async () => {
+    // A fresh workspace whose unpacked sources are the test workspace's, mounted read-only into the
+    // container, as the bench does: merge_config.sh and olddefconfig must not write into the tree.
+    await withTempDir(async (dir) => {
+      const fresh = await Workspace.open(join(dir, 'ws'));
+      await mkdir(fresh.cacheDir, { recursive: true });
+      await symlink(join(workspace.cacheDir, 'sources'), join(fresh.cacheDir, 'sources'));
+      const readOnly = await DockerExecutor.create({
+        engine,
+        image,
+        workspace: fresh.root,
+        readOnly: [workspace.cacheDir],
+        job: 'docker-lab-test-ro',
+      });
+      try {
+        const source = (await findSources()).find((s) => s.version === '6.1')!;
+        const builder = new KernelBuilder(fresh, join(appRoot, 'lab-images', 'kconfig'), readOnly);
+        // INET=n drops 9P_FS: the build stops after configuring, with the verification's verdict.
+        const error = await jobs
+          .withProgress({ title: 'read-only tree', kind: 'kernel-build' }, (progress, signal) =>
+            builder.build(
+              {
+                source: source.path,
+                base: 'tinyconfig',
+                fragments: ['kgdb', 'kdump', 'debuginfo', 'qemu-virt', 'modules'],
+                extra: { INET: 'n' },
+              },
+              progress,
+              signal,
+            ),
+          )
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'BAD_REQUEST' });
+        expect((error as Error).message).toMatch(/CONFIG_9P_FS \(from qemu-virt\): wanted y, got not set/);
+      } finally {
+        await readOnly.dispose();
+      }
+    });
+  }, 600_000);
 
   it('a module build whose container is killed mid-build fails saying so; nothing is cached, the next build works', async () => {
     // A source no earlier run has cached (a nonce), and no prepared module tree, so that the first

@@ -272,9 +272,9 @@ export class KernelBuilder {
           join(out, '.config'),
           ...fragmentFiles,
         ],
-        {
-          cwd: source.tree,
-        },
+        // merge_config.sh makes its temp files in the current folder: the build folder, never the
+        // source tree (which may be read-only: a shared cache mounted read-only, a root-owned /usr/src).
+        { cwd: out },
       );
     }
     await run(make('olddefconfig'));
