@@ -192,6 +192,10 @@ describe('VMs view', () => {
     await expect
       .poll(() => page.getByTestId('vm-timeline').textContent(), { timeout: 60_000 })
       .toContain('Attempted to kill init! exitcode=0x00000000');
+    // The guest stopped before its console was on screen: the console still shows all it printed.
+    await expect
+      .poll(() => page.locator('.xterm-rows').first().textContent(), { timeout: 20_000 })
+      .toContain('Attempted to kill init! exitcode=0x00000000');
     await page.screenshot({ path: join(shots, 'vms-kill-init.png'), fullPage: true });
     await page.goto(`${app.origin}/#/home`);
     await expect

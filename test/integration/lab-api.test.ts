@@ -14,6 +14,7 @@ let backend: LabBackend;
 let kernelKey: string;
 const output = new Map<string, string>();
 const vmUpdates: VmInfo[] = [];
+const shownAtExit = new Map<string, string>();
 
 const ctx: ClientContext = {
   clientId: 'ui',
@@ -24,6 +25,11 @@ const ctx: ClientContext = {
       void backend.dispatch('terminal.ack', { id, chars: data.length }, ctx);
     }
     if (event === 'vm.updated') vmUpdates.push(payload as VmInfo);
+    // What a terminal had shown when it ended.
+    if (event === 'terminal.exit') {
+      const { id } = payload as LabEvents['terminal.exit'];
+      shownAtExit.set(id, output.get(id) ?? '');
+    }
   },
 };
 
@@ -85,6 +91,24 @@ describe('lab API', () => {
     const off = await call<VmInfo>('vms.powerOff', { id: vm.id });
     expect(off.state).toBe('stopped');
     expect(off.milestones.find((m) => m.kind === 'panic')?.detail).toBe('sysrq triggered crash');
+  }, 120_000);
+
+  it('shows the whole console of a guest that already stopped (init exited), then its exit', async () => {
+    const vm = await call<VmInfo>('vms.boot', { kernelKey, init: { kind: 'exit', code: 0 } });
+    for (let i = 0; i < 300 && !vmUpdates.some((u) => u.id === vm.id && u.state === 'stopped'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await call<VmInfo[]>('vms.list')).find((v) => v.id === vm.id)?.state).toBe('stopped');
+    const term = await call<TerminalInfo>('terminal.open', {
+      kind: 'vm-serial',
+      vmId: vm.id,
+      cols: 100,
+      rows: 30,
+    });
+    // The view reports its size: the console is replayed, and only then does the terminal end.
+    await call('terminal.resize', { id: term.id, cols: 100, rows: 30 });
+    await waitFor(() => shownAtExit.has(term.id), 10_000);
+    expect(shownAtExit.get(term.id)).toContain('Linux version 6.1');
+    expect(shownAtExit.get(term.id)).toContain('Attempted to kill init! exitcode=0x00000000');
   }, 120_000);
 
   it('opens gdb on a paused guest as a terminal', async () => {

@@ -43,6 +43,9 @@ interface Session {
   executor: Executor;
 }
 
+/** How long a view that never says it is on screen (no resize) holds a stopped guest's console exit. */
+const heldExitMs = 2_000;
+
 /** A view onto a guest's serial console: closing the view never closes the console itself. */
 class SerialView implements TerminalSource {
   readonly pid = null;
@@ -50,8 +53,15 @@ class SerialView implements TerminalSource {
   readonly #exitListeners = new Set<(exit: TerminalExit) => void>();
   readonly #dataListeners: ((chunk: Uint8Array | string) => void)[] = [];
   #replayed = false;
+  /** Exits that came before the replay, released right after it. */
+  readonly #held: (() => void)[] = [];
+  #holdTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly vm: RunningVm) {}
+  /** `stopped`: the guest is gone already; its console ends right after the replay. */
+  constructor(
+    private readonly vm: RunningVm,
+    private readonly stopped = false,
+  ) {}
 
   onData(listener: (chunk: Uint8Array | string) => void): Disposable {
     this.#dataListeners.push(listener);
@@ -65,8 +75,21 @@ class SerialView implements TerminalSource {
 
   onExit(listener: (exit: TerminalExit) => void): Disposable {
     this.#exitListeners.add(listener);
-    const sub = this.vm.serial.onExit(listener);
+    // A guest that already stopped (init exited, a panic without kdump) ends its console before the
+    // view is on screen: the exit waits for the replay, or the view would only ever show the exit.
+    const sub = this.vm.serial.onExit((exit) => {
+      if (this.#replayed) listener(exit);
+      else {
+        this.#held.push(() => listener(exit));
+        this.#holdTimer ??= setTimeout(() => this.resize(), heldExitMs);
+      }
+    });
     this.#subscriptions.push(sub);
+    // The console's own exit came before this view existed: it will not come again.
+    if (this.stopped && !this.#replayed) {
+      this.#held.push(() => listener({ exitCode: 0, signal: null }));
+      this.#holdTimer ??= setTimeout(() => this.resize(), heldExitMs);
+    }
     return {
       dispose: () => {
         this.#exitListeners.delete(listener);
@@ -86,8 +109,10 @@ class SerialView implements TerminalSource {
   resize(): void {
     if (this.#replayed) return;
     this.#replayed = true;
+    clearTimeout(this.#holdTimer);
     const text = this.vm.consoleText.replace(/\r?\n/g, '\r\n');
     if (text) for (const listener of this.#dataListeners) listener(text);
+    for (const release of this.#held.splice(0)) release();
   }
 
   // The console log and boot timeline must keep flowing: the pump's backpressure is not applied here.
@@ -95,6 +120,8 @@ class SerialView implements TerminalSource {
   resume(): void {}
 
   kill(): void {
+    clearTimeout(this.#holdTimer);
+    this.#held.length = 0;
     for (const sub of this.#subscriptions) sub.dispose();
     for (const listener of this.#exitListeners) listener({ exitCode: 0, signal: null });
   }
@@ -248,7 +275,10 @@ export class VmSessions {
 
   serialView(id: string): { source: TerminalSource; title: string } {
     const session = this.#session(id);
-    return { source: new SerialView(session.vm), title: `ttyS0 · ${session.kernel.manifest.kernelRelease}` };
+    return {
+      source: new SerialView(session.vm, session.state === 'stopped'),
+      title: `ttyS0 · ${session.kernel.manifest.kernelRelease}`,
+    };
   }
 
   async gdbTerminal(id: string, size: { cols: number; rows: number }) {
