@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LabEventName, LabEvents } from '../../electron/common/events';
 import type {
   CrashReport,
   JobInfo,
@@ -19,7 +18,6 @@ import type {
   VmcoreSummary,
 } from '../../electron/common/types';
 import { analyzeVmcore } from '../../electron/lab/analyze/crash/analyzer';
-import type { ClientContext } from '../../electron/lab/dispatcher';
 import { openDockerEngine } from '../../electron/lab/docker/engine';
 import { DockerExecutor } from '../../electron/lab/exec/docker-executor';
 import { KernelBuilder } from '../../electron/lab/kernel/kernel-builder';
@@ -31,6 +29,7 @@ import { Workspace } from '../../electron/lab/workspace';
 import { appRoot } from '../helpers/build';
 import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
 import { waitFor } from '../helpers/temp';
+import { apiTestClient } from '../helpers/api-client';
 
 const image = 'kdlab/toolchain:latest';
 /** "docker kdlab/toolchain:latest (IMAGEID) on unix:///…": what VmInfo, vmcores and reports show. */
@@ -40,29 +39,7 @@ let root: string;
 let backend: LabBackend;
 let hostKernel: KernelArtifacts;
 let dockerKernel: KernelArtifacts;
-const output = new Map<string, string>();
-const exits = new Map<string, LabEvents['terminal.exit']>();
-
-const ctx: ClientContext = {
-  clientId: 'ui',
-  emit<E extends LabEventName>(event: E, payload: LabEvents[E]) {
-    if (event === 'terminal.data') {
-      const { id, data } = payload as LabEvents['terminal.data'];
-      output.set(id, (output.get(id) ?? '') + data);
-      void backend.dispatch('terminal.ack', { id, chars: data.length }, ctx);
-    }
-    if (event === 'terminal.exit') {
-      const exit = payload as LabEvents['terminal.exit'];
-      exits.set(exit.id, exit);
-    }
-  },
-};
-
-async function call<T>(method: string, args: unknown = {}): Promise<T> {
-  const result = await backend.dispatch(method, args, ctx);
-  if (!result.ok) throw Object.assign(new Error(result.error.message), result.error);
-  return result.result as T;
-}
+const { ctx, call, output, exits } = apiTestClient(() => backend);
 
 /** kdlab's containers for this workspace, running or not. */
 function containers(): string[] {

@@ -1,43 +1,17 @@
 // The pipeline through the one API the UI uses (the same dispatch the IPC and WebSocket bridges
 // call): kernels, a booted guest's serial console and gdb as terminals, crash now, kdump capture.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabEventName, LabEvents } from '../../electron/common/events';
 import type { KernelSummary, TerminalInfo, VmInfo, VmcoreSummary } from '../../electron/common/types';
-import type { ClientContext } from '../../electron/lab/dispatcher';
 import { createLabBackend } from '../../electron/lab/lab-backend';
 import type { LabBackend } from '../../electron/lab/lab-backend';
 import { appRoot } from '../helpers/build';
 import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
 import { waitFor } from '../helpers/temp';
+import { apiTestClient } from '../helpers/api-client';
 
 let backend: LabBackend;
 let kernelKey: string;
-const output = new Map<string, string>();
-const vmUpdates: VmInfo[] = [];
-const shownAtExit = new Map<string, string>();
-
-const ctx: ClientContext = {
-  clientId: 'ui',
-  emit<E extends LabEventName>(event: E, payload: LabEvents[E]) {
-    if (event === 'terminal.data') {
-      const { id, data } = payload as LabEvents['terminal.data'];
-      output.set(id, (output.get(id) ?? '') + data);
-      void backend.dispatch('terminal.ack', { id, chars: data.length }, ctx);
-    }
-    if (event === 'vm.updated') vmUpdates.push(payload as VmInfo);
-    // What a terminal had shown when it ended.
-    if (event === 'terminal.exit') {
-      const { id } = payload as LabEvents['terminal.exit'];
-      shownAtExit.set(id, output.get(id) ?? '');
-    }
-  },
-};
-
-async function call<T>(method: string, args: unknown = {}): Promise<T> {
-  const result = await backend.dispatch(method, args, ctx);
-  if (!result.ok) throw Object.assign(new Error(result.error.message), result.error);
-  return result.result as T;
-}
+const { ctx, call, output, shownAtExit, vmUpdates, openSerialConsole } = apiTestClient(() => backend);
 
 beforeAll(async () => {
   kernelKey = (await labKernel()).kernel.key;
@@ -69,14 +43,8 @@ describe('lab API', () => {
     const vm = await call<VmInfo>('vms.boot', { kernelKey });
     expect(vm.state).toBe('running');
     expect(vm.milestones.map((m) => m.kind)).toContain('init');
-    const term = await call<TerminalInfo>('terminal.open', {
-      kind: 'vm-serial',
-      vmId: vm.id,
-      cols: 100,
-      rows: 30,
-    });
     // The console printed before the view opened is replayed once the view reports its size.
-    await call('terminal.resize', { id: term.id, cols: 100, rows: 30 });
+    const term = await openSerialConsole(vm.id);
     await waitFor(() => (output.get(term.id) ?? '').includes('KDLAB-INIT-READY'));
     await call('terminal.write', { id: term.id, data: 'echo api-$((6*7))\r' });
     await waitFor(() => (output.get(term.id) ?? '').includes('api-42'), 20_000);
@@ -98,14 +66,8 @@ describe('lab API', () => {
     for (let i = 0; i < 300 && !vmUpdates.some((u) => u.id === vm.id && u.state === 'stopped'); i++)
       await new Promise((r) => setTimeout(r, 100));
     expect((await call<VmInfo[]>('vms.list')).find((v) => v.id === vm.id)?.state).toBe('stopped');
-    const term = await call<TerminalInfo>('terminal.open', {
-      kind: 'vm-serial',
-      vmId: vm.id,
-      cols: 100,
-      rows: 30,
-    });
     // The view reports its size: the console is replayed, and only then does the terminal end.
-    await call('terminal.resize', { id: term.id, cols: 100, rows: 30 });
+    const term = await openSerialConsole(vm.id);
     await waitFor(() => shownAtExit.has(term.id), 10_000);
     expect(shownAtExit.get(term.id)).toContain('Linux version 6.1');
     expect(shownAtExit.get(term.id)).toContain('Attempted to kill init! exitcode=0x00000000');

@@ -7,36 +7,19 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorSettingsInfo } from '../../electron/common/api';
-import type { LabEventName, LabEvents } from '../../electron/common/events';
-import type { TerminalInfo, VmInfo } from '../../electron/common/types';
-import type { ClientContext } from '../../electron/lab/dispatcher';
+import type { VmInfo } from '../../electron/common/types';
 import { createLabBackend } from '../../electron/lab/lab-backend';
 import type { LabBackend } from '../../electron/lab/lab-backend';
 import { Workspace } from '../../electron/lab/workspace';
 import { appRoot } from '../helpers/build';
 import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
 import { waitFor } from '../helpers/temp';
+import { apiTestClient } from '../helpers/api-client';
 
 let root: string;
 let backend: LabBackend;
 let kernelKey: string;
-const output = new Map<string, string>();
-
-const ctx: ClientContext = {
-  clientId: 'ui',
-  emit<E extends LabEventName>(event: E, payload: LabEvents[E]) {
-    if (event !== 'terminal.data') return;
-    const { id, data } = payload as LabEvents['terminal.data'];
-    output.set(id, (output.get(id) ?? '') + data);
-    void backend.dispatch('terminal.ack', { id, chars: data.length }, ctx);
-  },
-};
-
-async function call<T>(method: string, args: unknown = {}): Promise<T> {
-  const result = await backend.dispatch(method, args, ctx);
-  if (!result.ok) throw Object.assign(new Error(result.error.message), result.error);
-  return result.result as T;
-}
+const { ctx, call, output, openSerialConsole } = apiTestClient(() => backend);
 
 /** kdlab's containers for this workspace, running or not. */
 function containers(): string[] {
@@ -84,13 +67,7 @@ describe('executor setting through the API', () => {
     );
     expect(job?.state).toBe('succeeded');
 
-    const term = await call<TerminalInfo>('terminal.open', {
-      kind: 'vm-serial',
-      vmId: vm.id,
-      cols: 100,
-      rows: 30,
-    });
-    await call('terminal.resize', { id: term.id, cols: 100, rows: 30 });
+    const term = await openSerialConsole(vm.id);
     await waitFor(() => (output.get(term.id) ?? '').includes('KDLAB-INIT-READY'), 20_000);
     await call('terminal.write', { id: term.id, data: 'echo in-docker-$((6*7))\r' });
     await waitFor(() => (output.get(term.id) ?? '').includes('in-docker-42'), 30_000);
