@@ -236,7 +236,7 @@ export function dockerError(error: unknown, what: string): LabError {
     return new LabError('CANCELLED', `${what}: cancelled.`);
   if (e.name === 'TimeoutError')
     return new LabError('UNAVAILABLE', `${what}: the Docker engine did not answer in time.`, startHint());
-  if (/no space left on device/i.test(text) || e.code === 'ENOSPC')
+  if (isDiskFull(error))
     return new LabError(
       'IO',
       `${what}: the disk is full (no space left on device).`,
