@@ -282,7 +282,7 @@ export interface ApiResults {
   'docker.status': DockerStatus;
   'docker.images': {
     endpoint: string;
-    labImages: { name: string; description: string }[];
+    labImages: { name: string; description: { en: string; 'zh-CN': string } }[];
     images: DockerImageSummary[];
   };
   'docker.buildImage': DockerBuildResult;

@@ -96,6 +96,8 @@ describe('Settings view', () => {
     // In Chinese too.
     await page.locator('nav select').selectOption('zh-CN');
     await expect.poll(() => page.getByTestId('settings-current').textContent()).toContain('当前');
+    // The lab image's description comes from lab-images/manifest.json, in both languages.
+    expect(await page.getByTestId('lab-images').textContent()).toContain('内核编译工具链');
     await page.screenshot({ path: join(shots, 'settings-zh-CN.png'), fullPage: true });
     await page.locator('nav select').selectOption('en');
 

@@ -51,7 +51,14 @@ function labImagesWith(name: string, dockerfile: string): string {
   writeFileSync(
     join(root, 'manifest.json'),
     JSON.stringify({
-      images: [{ name, context: name, description: 'disk-full test', defaultBase: busybox }],
+      images: [
+        {
+          name,
+          context: name,
+          description: { en: 'disk-full test', 'zh-CN': '磁盘满测试' },
+          defaultBase: busybox,
+        },
+      ],
     }),
   );
   return root;

@@ -62,7 +62,7 @@ function labImagesWith(
         {
           name,
           context: name,
-          description: 'test image',
+          description: { en: 'test image', 'zh-CN': '测试镜像' },
           defaultBase: extra.defaultBase ?? 'debian:bookworm-slim',
           localBase: { suite: extra.suite ?? 'bookworm' },
         },

@@ -74,6 +74,8 @@ describe('the lab image manifest', () => {
     expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).toMatch(/images\.0\.name/);
     expect(error.message).toMatch(/images\.0\.context/);
+    // The description is shown in the interface's language, so both are required.
+    expect(error.message).toMatch(/images\.0\.description/);
     const unknown = await rejection(findLabImage('nope', labImages));
     expect(unknown.code).toBe('NOT_FOUND');
     expect(unknown.hint).toContain('toolchain');

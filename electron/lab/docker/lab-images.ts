@@ -25,7 +25,8 @@ export const labImageManifestSchema = z.object({
         context: z
           .string()
           .refine((c) => !c.startsWith('/') && !c.split('/').includes('..'), 'a folder inside lab-images/'),
-        description: z.string(),
+        /** Shown in the Settings view, in the interface's language. */
+        description: z.object({ en: z.string().min(1), 'zh-CN': z.string().min(1) }).strict(),
         /** What `ARG BASE` defaults to in the Dockerfile (a public image). */
         defaultBase: z.string().min(1),
         /** The Debian suite of the local debootstrap base used when defaultBase is not on the engine. */
