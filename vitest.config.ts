@@ -7,6 +7,7 @@ const electronMock = fileURLToPath(new URL('./test/mocks/electron.ts', import.me
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     projects: [
       {
         resolve: { alias: { electron: electronMock } },
