@@ -18,6 +18,7 @@ import type {
   KernelSource,
   KernelSummary,
   PackSummary,
+  PackedImage,
   TerminalInfo,
   VmInfo,
   VmcoreInspection,
@@ -99,6 +100,18 @@ export const apiRequestSchemas = {
     })
     .strict(),
   'images.initramfs': z.object({ kernelKey, init: initTemplate.default({ kind: 'shell' }) }).strict(),
+  'images.rootfs': z
+    .object({
+      kernelKey,
+      init: initTemplate.default({ kind: 'shell' }),
+      /** Free space beyond the contents, in MiB. */
+      extraMiB: z.number().int().min(0).max(4096).default(0),
+    })
+    .strict(),
+  'images.list': empty,
+  'images.contents': z
+    .object({ kind: z.enum(['initramfs', 'rootfs']), key: z.string().regex(/^[\w-]{1,100}$/) })
+    .strict(),
   'vms.boot': z
     .object({
       kernelKey,
@@ -258,6 +271,9 @@ export interface ApiResults {
   'kernels.list': KernelSummary[];
   'kernels.build': KernelSummary & { cacheHit: boolean };
   'images.initramfs': ImageSummary;
+  'images.rootfs': ImageSummary;
+  'images.list': PackedImage[];
+  'images.contents': ImageSummary;
   'vms.boot': VmInfo;
   'vms.list': VmInfo[];
   'vms.crash': null;

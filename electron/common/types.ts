@@ -147,6 +147,8 @@ export interface KernelSummary {
   modules: number;
   /** Where make ran ("host", or the Docker image and engine); null for builds made before executors. */
   executor: string | null;
+  /** When the cache entry was made (ISO time), so a cache hit can say when it was really built. */
+  builtAt: string | null;
 }
 
 export interface KernelSource {
@@ -181,14 +183,41 @@ export interface VmcoreSummary {
   };
 }
 
+/** One entry of a packed image, as read back from the image itself. */
+export interface ImageEntryInfo {
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'node';
+  /** Permission bits (07777). */
+  mode: number;
+  /** Regular files: bytes. */
+  size?: number;
+  target?: string;
+  device?: { kind: 'c' | 'b'; major: number; minor: number };
+  /** Where the builder took the file from (freshly packed images only). */
+  source?: string;
+}
+
 export interface ImageSummary {
+  kind: 'initramfs' | 'rootfs';
   key: string;
   path: string;
   size: number;
   cacheHit: boolean;
+  createdAt?: string;
   init: string | null;
-  entries: { path: string; type: string; mode: number; target?: string; source?: string }[];
-  checks: { ok: boolean; severity: string; message: string }[];
+  entries: ImageEntryInfo[];
+  checks: { id: string; ok: boolean; severity: string; message: string }[];
+}
+
+/** An image packed earlier in this workspace (from its cache manifest). */
+export interface PackedImage {
+  kind: 'initramfs' | 'rootfs';
+  key: string;
+  path: string;
+  size: number;
+  createdAt: string;
+  /** The initramfs whose contents it has (itself, for an initramfs); null if the manifest does not say. */
+  contentKey: string | null;
 }
 
 // The decoder's report type is pure data defined beside the decoder; the contract re-exports it.

@@ -1,7 +1,7 @@
 // The composition root of the engine: services built once, wired to the API handlers and events.
 // Used by the Electron main process, the web mode and the CLI alike; never imports electron.
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { validateExternalUrl } from '../common/api';
 import { LabError } from '../common/errors';
@@ -21,6 +21,9 @@ import { ensureLabImage, listKdlabImages, readLabImageManifest } from './docker/
 import { EventBus } from './event-bus';
 import { JobManager } from './jobs';
 import { ImageBuilder } from './image/initramfs';
+import type { InitramfsImage } from './image/initramfs';
+import { describePackedImage, listPackedImages, readInitramfs } from './image/image-listing';
+import { RootfsBuilder } from './image/rootfs';
 import { KdumpCapture } from './kdump/kdump-capture';
 import { VmcoreLibrary } from './kdump/vmcore-library';
 import { importVmcore, inspectVmcore } from './kdump/vmcore-import';
@@ -170,6 +173,28 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     return { vmcore: entry.vmcore, vmlinux };
   };
 
+  /** A packed image as read back from the file, with where the builder took each file from. */
+  const packedSummary = async (
+    kind: 'initramfs' | 'rootfs',
+    image: { key: string; path: string; size: number; cacheHit: boolean },
+    content: InitramfsImage,
+  ) => {
+    const listing = await readInitramfs(content.path);
+    const sources = new Map(content.entries.map((e) => [e.path, e.source]));
+    return {
+      kind,
+      key: image.key,
+      path: image.path,
+      size: image.size,
+      cacheHit: image.cacheHit,
+      ...listing,
+      entries: listing.entries.map((e) => {
+        const source = sources.get(e.path);
+        return source ? { ...e, source } : e;
+      }),
+    };
+  };
+
   const handlers: ApiHandlers = {
     'app.info': () => appInfo,
     'doctor.run': (args) =>
@@ -272,10 +297,29 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     },
     'images.initramfs': async (args) => {
       const kernel = await kernels.load(args.kernelKey);
-      return jobs.withProgress({ title: 'Packing the initramfs', kind: 'image' }, (_progress, signal) =>
-        images.buildInitramfs({ init: args.init }, kernel.genInitCpio, signal),
+      const built = await jobs.withProgress(
+        { title: 'Packing the initramfs', kind: 'image' },
+        (progress, signal) =>
+          images.buildInitramfs({ init: args.init }, kernel.genInitCpio, signal, progress),
       );
+      return packedSummary('initramfs', built, built);
     },
+    'images.rootfs': async (args) => {
+      const kernel = await kernels.load(args.kernelKey);
+      const built = await jobs.withProgress(
+        { title: 'Building the ext4 rootfs', kind: 'image' },
+        (progress, signal) =>
+          new RootfsBuilder(workspace, images).build(
+            { init: args.init, extraMiB: args.extraMiB },
+            kernel.genInitCpio,
+            signal,
+            progress,
+          ),
+      );
+      return packedSummary('rootfs', built, built.content);
+    },
+    'images.list': () => listPackedImages(workspace),
+    'images.contents': (args) => describePackedImage(workspace, args.kind, args.key),
     'vms.boot': async (args) =>
       jobs.withProgress(
         { title: `Booting the lab kernel${await whereTitle()}`, kind: 'vm-boot' },
@@ -300,6 +344,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
           ),
       ),
     'vms.list': () => vms.list(),
+    'vms.console': (args) => ({ text: vms.get(args.id).consoleText }),
     'vms.crash': (args) => {
       vms.crash(args.id);
       return null;
@@ -498,5 +543,8 @@ async function kernelSummary(k: KernelArtifacts): Promise<KernelSummary> {
     artifacts,
     modules: k.modules.length,
     executor: k.manifest.executor ?? null,
+    builtAt: await readFile(join(k.dir, 'manifest.json'), 'utf8')
+      .then((text) => (JSON.parse(text) as { createdAt?: string }).createdAt ?? null)
+      .catch(() => null),
   };
 }

@@ -10,6 +10,7 @@ import { LabError } from '../../common/errors';
 import { runCommand } from '../process';
 import { readHead } from '../read-head';
 import type { Executor } from '../exec/executor';
+import type { Progress } from '../jobs';
 import { hostExecutor } from '../exec/host-executor';
 import { ranWhere } from '../exec/executor';
 import type { Workspace } from '../workspace';
@@ -101,7 +102,9 @@ export class ImageBuilder {
     spec: InitramfsSpec,
     genInitCpio: string,
     signal?: AbortSignal,
+    progress?: Progress,
   ): Promise<InitramfsImage> {
+    progress?.report({ fraction: 0.05, message: 'Collecting busybox, tools and libraries' });
     const planned = new Map<string, PlannedEntry>();
     const addDir = (path: string) => {
       const parts = path.split('/').filter(Boolean);
@@ -170,6 +173,7 @@ export class ImageBuilder {
         planned,
         { addDir, addFile, addHostFileWithLinks },
         signal,
+        progress,
       );
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -187,6 +191,7 @@ export class ImageBuilder {
       addHostFileWithLinks: (hostPath: string) => Promise<void>;
     },
     signal?: AbortSignal,
+    progress?: Progress,
   ): Promise<InitramfsImage> {
     const { addDir, addFile, addHostFileWithLinks } = add;
     const busybox = spec.busybox ?? '/bin/busybox';
@@ -254,6 +259,7 @@ export class ImageBuilder {
     }
 
     const entries = [...planned.values()].sort((a, b) => a.path.localeCompare(b.path));
+    progress?.report({ fraction: 0.35, message: `Checking ${entries.length} entries before boot` });
     const checks = checkImage(entries);
     const errors = checks.filter((c) => !c.ok && c.severity === 'error');
     if (errors.length > 0 && !spec.allowBroken) {
@@ -291,6 +297,7 @@ export class ImageBuilder {
     const hit = await images.lookup(key);
     if (hit) return describe(true, join(images.entryDir(key), 'initramfs.cpio.gz'), hit.outputs[0]!.size);
     const manifest = await images.commit(key, { kind: 'initramfs' }, async (dir) => {
+      progress?.report({ fraction: 0.5, message: 'Packing with gen_init_cpio' });
       const listFile = join(staging, 'cpio-list');
       await writeFile(listFile, await this.#listForExecutor(entries, list, staging));
       const out = join(staging, 'initramfs.cpio');
@@ -305,6 +312,7 @@ export class ImageBuilder {
       } finally {
         await handle.close();
       }
+      progress?.report({ fraction: 0.75, message: 'Compressing (gzip)' });
       await writeFile(join(dir, 'initramfs.cpio.gz'), gzipSync(await readFile(out), { level: 6 }));
       await writeFile(join(dir, 'cpio-list'), list);
       return ['initramfs.cpio.gz', 'cpio-list'];

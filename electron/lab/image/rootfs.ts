@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { LabError } from '../../common/errors';
 import type { Executor } from '../exec/executor';
+import type { Progress } from '../jobs';
 import { hostExecutor } from '../exec/host-executor';
 import { runCommand } from '../process';
 import type { Workspace } from '../workspace';
@@ -46,8 +47,15 @@ export class RootfsBuilder {
     spec: InitramfsSpec & { extraMiB?: number },
     genInitCpio: string,
     signal?: AbortSignal,
+    progress?: Progress,
   ): Promise<RootfsImage> {
-    const content = await this.images.buildInitramfs(spec, genInitCpio, signal);
+    // The initramfs is the first half of the work; its own steps are scaled into it.
+    const half: Progress | undefined = progress && {
+      report: (u) =>
+        progress.report({ ...u, ...(typeof u.fraction === 'number' ? { fraction: u.fraction / 2 } : {}) }),
+      log: (text) => progress.log(text),
+    };
+    const content = await this.images.buildInitramfs(spec, genInitCpio, signal, half);
     const extraMiB = spec.extraMiB ?? 0;
     const key = cacheKey({ initramfs: content.key, extraMiB, format: 'ext4' });
     const cache = this.workspace.cache('rootfs');
@@ -65,6 +73,7 @@ export class RootfsBuilder {
     const tree = join(staging, 'tree');
     await mkdir(tree, { recursive: true });
     try {
+      progress?.report({ fraction: 0.55, message: 'Unpacking the contents (cpio)' });
       const cpio = join(staging, 'image.cpio');
       await writeFile(cpio, gunzipSync(await readFile(content.path)));
       // Unprivileged cpio cannot mknod: it says so and goes on; debugfs adds the nodes below.
@@ -84,6 +93,7 @@ export class RootfsBuilder {
         cacheHit: false,
         ...(await cache
           .commit(key, { kind: 'rootfs', initramfs: content.key, extraMiB }, async (dir) => {
+            progress?.report({ fraction: 0.7, message: `Writing a ${sizeMiB} MiB ext4 (mkfs.ext4 -d)` });
             const image = join(dir, 'rootfs.ext4');
             await writeFile(image, '');
             await truncate(image, sizeMiB * 1024 * 1024);
@@ -92,6 +102,7 @@ export class RootfsBuilder {
               { installHint: 'apt-get install -y e2fsprogs', ...(signal ? { signal } : {}) },
             );
             if (mkfs.exitCode !== 0) throw new LabError('IO', `mkfs.ext4 -d failed: ${mkfs.stderr.trim()}`);
+            progress?.report({ fraction: 0.9, message: 'Adding device nodes (debugfs)' });
             for (const node of nodes) {
               const exists = await this.executor.run(['debugfs', '-R', `stat ${node.path}`, image]);
               if (/File not found/.test(exists.stderr) || exists.exitCode !== 0) {

@@ -326,6 +326,31 @@ export const en = {
   'analyzer.capturedOn': 'Captured on',
   'analyzer.analyzedOn': 'Analyzed on',
   'analyzer.executorUnknown': 'the host (before executors were recorded)',
+  // Review of issue 5 (log viewer, cache hits, keyboard, copy buttons, strings moved out of views).
+  'log.search': 'Search the log',
+  'log.prev': 'Previous match',
+  'log.next': 'Next match',
+  'log.matches': '{current} of {total}',
+  'log.noMatches': 'no match',
+  'log.follow': 'Follow the end',
+  'kernels.buildId': 'build id',
+  'kernels.cacheHit': 'cache hit — built {when}, 0 s',
+  'kernels.builtEarlier': 'earlier',
+  'kernels.allJobs': 'All jobs',
+  'kernels.cliCommand': 'On the command line',
+  'recipes.minutes': '{n} min',
+  'recipes.seed': 'seed {seeds}',
+  'recipes.cliCommand': 'On the command line',
+  'settings.engineVersions': 'Docker {version} · API {api}',
+  'glance.seconds': '{s} s',
+  'files.notOnDisk': '{name} is not a file on this computer (dragged from another program?).',
+  'files.notOnDiskHint': 'Save it to a folder first, then drop or open it from there.',
+  'files.uploadFailed': 'Uploading {name} failed: {error}',
+  'files.uploadFailedHint': 'Is kdlab serve still running?',
+  'files.uploadHttp': 'Uploading {name} failed (HTTP {status}).',
+  'files.uploadHttpHint': 'The output of kdlab serve says why.',
+  'terminal.keyHint':
+    'Tab goes to the program in the terminal. To leave the terminal with the keyboard, press Esc and then Tab (or Shift+Tab).',
 } as const;
 
 export type MessageKey = keyof typeof en;
