@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import type { LabEventName, LabEvents } from './events';
 import type { Result } from './errors';
+import type { UiLanguage } from './job-notices';
+import type { SaveFileRequest, SaveFileResult } from './save-file';
 import type {
   AppInfo,
   CrashReport,
@@ -126,6 +128,8 @@ export const apiRequestSchemas = {
     })
     .strict(),
   'vms.list': empty,
+  /** Everything the guest printed on its serial console so far (for "Save console log"). */
+  'vms.console': z.object({ id: vmId }).strict(),
   'vms.crash': z.object({ id: vmId }).strict(),
   'vms.powerOff': z.object({ id: vmId }).strict(),
   'vms.dumpMemory': z
@@ -276,6 +280,7 @@ export interface ApiResults {
   'images.contents': ImageSummary;
   'vms.boot': VmInfo;
   'vms.list': VmInfo[];
+  'vms.console': { text: string };
   'vms.crash': null;
   'vms.powerOff': VmInfo;
   'vms.dumpMemory': VmcoreSummary;
@@ -314,6 +319,10 @@ export interface LabTransport {
   on<E extends LabEventName>(event: E, listener: (payload: LabEvents[E]) => void): () => void;
   /** Electron only: where a dropped or chosen File is on disk (the web mode uploads it instead). */
   pathForFile?(file: File): string;
+  /** Electron only: the native save dialog, then the main process writes the file atomically. */
+  saveFile?(request: SaveFileRequest): Promise<Result<SaveFileResult>>;
+  /** Electron only: the menu and native notifications follow the UI's language. */
+  setLanguage?(language: UiLanguage): Promise<Result<null>>;
 }
 
 /** The typed API the renderer and the CLI use; failures are thrown as LabError. */

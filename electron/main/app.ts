@@ -5,6 +5,8 @@ import type { BrowserWindow } from 'electron';
 import { app, dialog, ipcMain, protocol, screen, session, shell } from 'electron';
 import type { LabBackend, LabBackendOptions } from '../lab/lab-backend';
 import type { TerminalService } from '../lab/terminals/terminal-service';
+import type { UiLanguage } from '../common/job-notices';
+import { registerDesktopIpc } from './desktop-ipc';
 import { registerIpcApi, webContentsClient } from './ipc';
 import { installAppMenu } from './menu';
 import { OpenedFiles, filesFromArgv } from './open-files';
@@ -138,11 +140,13 @@ export function startApp(options: StartAppOptions): void {
       appRoot: paths.backendRoot,
       openExternal: (url) => shell.openExternal(url.href),
     });
-    registerIpcApi(ipcMain, lab.dispatch, {
-      isTrustedSender: (_frame, sender) => trustedContents.has(sender.id),
-    });
-    watchJobs(lab.events, { getWindow: () => mainWindow });
-    installAppMenu(
+    const isTrustedSender = (_frame: unknown, sender: { id: number }): boolean =>
+      trustedContents.has(sender.id);
+    registerIpcApi(ipcMain, lab.dispatch, { isTrustedSender });
+    // English until the page reports its language (it does as soon as it loads).
+    let language: UiLanguage = 'en';
+    watchJobs(lab.events, { getWindow: () => mainWindow, language: () => language });
+    const menu = installAppMenu(
       () => mainWindow,
       (command) => {
         if (mainWindow && !mainWindow.isDestroyed())
@@ -150,6 +154,16 @@ export function startApp(options: StartAppOptions): void {
       },
       platform,
     );
+    registerDesktopIpc(ipcMain, {
+      isTrustedSender,
+      getWindow: () => (mainWindow && !mainWindow.isDestroyed() ? mainWindow : null),
+      defaultFolder: () => app.getPath('downloads'),
+      getLanguage: () => language,
+      setLanguage: (next) => {
+        language = next;
+        menu.setLanguage(next);
+      },
+    });
     const reopen = (): void => {
       if (mainWindow && !mainWindow.isDestroyed()) focusWindow(mainWindow);
       else if (!stopping) openWindow(lab, paths);

@@ -3,59 +3,25 @@
 import { Notification } from 'electron';
 import type { BrowserWindow } from 'electron';
 import type { LabEventName, LabEvents } from '../common/events';
+import { JobTracker, notificationFor } from '../common/job-notices';
+import type { UiLanguage } from '../common/job-notices';
 import type { JobInfo } from '../common/types';
 import type { ClientContext } from '../lab/dispatcher';
 import type { EventBus } from '../lab/event-bus';
 
-/** Kinds that are long whatever their measured duration. */
-export const longJobKinds: ReadonlySet<string> = new Set(['kernel-build', 'capture']);
-export const longJobMs = 30_000;
 export const appTitle = 'kdlab';
 
-export function jobDurationMs(job: JobInfo, now: number = Date.now()): number {
-  const start = Date.parse(job.createdAt);
-  const end = job.endedAt === null ? now : Date.parse(job.endedAt);
-  return Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, end - start) : 0;
-}
-
-export function isLongJob(job: JobInfo, now: number = Date.now()): boolean {
-  return longJobKinds.has(job.kind) || jobDurationMs(job, now) > longJobMs;
-}
-
-export function formatDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-export interface JobNotification {
-  title: string;
-  body: string;
-}
-
-/**
- * A notification when a long job has just ended (it was running the last time we saw it) and the
- * user is not looking at kdlab. Cancelled jobs get none: the user cancelled them from this window.
- */
-export function notificationFor(
-  previous: JobInfo | undefined,
-  job: JobInfo,
-  context: { windowFocused: boolean; now?: number },
-): JobNotification | null {
-  if (previous?.state !== 'running' || context.windowFocused) return null;
-  if (job.state !== 'succeeded' && job.state !== 'failed') return null;
-  if (!isLongJob(job, context.now)) return null;
-  if (job.state === 'succeeded') {
-    return {
-      title: `${job.title} — done`,
-      body: `Finished in ${formatDuration(jobDurationMs(job, context.now))}.`,
-    };
-  }
-  const reason = job.error ? job.error.message : 'See the job log in kdlab.';
-  return { title: `${job.title} — failed`, body: job.error?.hint ? `${reason} ${job.error.hint}` : reason };
-}
+// The rules and their text are shared with the web mode's notifications.
+export {
+  JobTracker,
+  formatDuration,
+  isLongJob,
+  jobDurationMs,
+  longJobKinds,
+  longJobMs,
+  notificationFor,
+} from '../common/job-notices';
+export type { JobNotification } from '../common/job-notices';
 
 /** "<title> 42% — kdlab" for the oldest running job (+N when more run), plain "kdlab" when idle. */
 export function windowTitle(running: readonly JobInfo[]): string {
@@ -68,23 +34,6 @@ export function windowTitle(running: readonly JobInfo[]): string {
   return `${job.title}${percent}${more} — ${appTitle}`;
 }
 
-/** The state the glue keeps: the jobs last seen running. Pure apart from its own map. */
-export class JobTracker {
-  readonly #running = new Map<string, JobInfo>();
-
-  /** Records an update; returns the job's previous running state, if it was running. */
-  update(job: JobInfo): JobInfo | undefined {
-    const previous = this.#running.get(job.id);
-    if (job.state === 'running') this.#running.set(job.id, job);
-    else this.#running.delete(job.id);
-    return previous;
-  }
-
-  get running(): JobInfo[] {
-    return [...this.#running.values()];
-  }
-}
-
 /** The parts of BrowserWindow the watcher uses. */
 export type JobWindow = Pick<
   BrowserWindow,
@@ -95,6 +44,8 @@ export interface JobWatcherOptions {
   /** The main window, or null when it is closed (macOS keeps the app running). */
   getWindow(): JobWindow | null;
   now?: () => number;
+  /** The UI's language (the renderer reports it); English until it does. */
+  language?: () => UiLanguage;
 }
 
 /** Attaches to the bus as one more client; returns the detach function. */
@@ -113,6 +64,7 @@ export function watchJobs(events: Pick<EventBus, 'attach'>, options: JobWatcherO
     const note = notificationFor(previous, job, {
       windowFocused: win?.isFocused() ?? false,
       now: options.now?.() ?? Date.now(),
+      language: options.language?.() ?? 'en',
     });
     if (note && Notification.isSupported()) {
       const notification = new Notification({ title: note.title, body: note.body });

@@ -5,6 +5,8 @@ import type { ApiMethod, LabTransport } from '../common/api';
 import { toErrorData } from '../common/errors';
 import type { Result } from '../common/errors';
 import type { LabEventName, LabEvents } from '../common/events';
+import type { UiLanguage } from '../common/job-notices';
+import type { SaveFileRequest, SaveFileResult } from '../common/save-file';
 
 /** `window.lab` */
 export const labGlobalName = 'lab';
@@ -41,9 +43,21 @@ export function createTransport(ipc: IpcRendererLike, pathForFile?: (file: File)
     }
   };
 
+  const request = async <T>(channel: string, arg: unknown): Promise<Result<T>> => {
+    try {
+      return (await ipc.invoke(channel, arg)) as Result<T>;
+    } catch (error) {
+      return { ok: false, error: toErrorData(error) };
+    }
+  };
+
   return {
     // Only the path crosses (the page already holds the File); '' when it has none (e.g. a blob).
     ...(pathForFile ? { pathForFile: (file: File) => pathForFile(file) } : {}),
+
+    // The main process shows the dialog and writes the file: the page never names a path.
+    saveFile: (save: SaveFileRequest) => request<SaveFileResult>(ipcChannels.saveFile, save),
+    setLanguage: (language: UiLanguage) => request<null>(ipcChannels.setLanguage, language),
 
     async invoke(method: ApiMethod, args: unknown): Promise<Result<unknown>> {
       try {

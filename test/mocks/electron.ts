@@ -58,7 +58,7 @@ class MockApp extends EventEmitter {
     this.gotLock = true;
     this.version = '0.1.0';
     this.appPath = '/opt/kdlab';
-    this.paths = { userData: '/tmp/kdlab-mock-user-data' };
+    this.paths = { userData: '/tmp/kdlab-mock-user-data', downloads: '/tmp/kdlab-mock-downloads' };
     this.appUserModelId = null;
     this.quitRequests = 0;
     this.quitted = false;
@@ -580,6 +580,14 @@ export const dialog = {
   /** The file the next open dialog "chooses" (null: the user cancels). */
   nextOpen: null as string | null,
   openDialogs: [] as unknown[],
+  /** The path the next save dialog "chooses" (null: the user cancels). */
+  nextSave: null as string | null,
+  saveDialogs: [] as unknown[],
+  showSaveDialog(...args: unknown[]): Promise<{ canceled: boolean; filePath: string }> {
+    dialog.saveDialogs.push(args.at(-1));
+    const chosen = dialog.nextSave;
+    return Promise.resolve({ canceled: chosen === null, filePath: chosen ?? '' });
+  },
   showOpenDialog(...args: unknown[]): Promise<{ canceled: boolean; filePaths: string[] }> {
     dialog.openDialogs.push(args.at(-1));
     const chosen = dialog.nextOpen;
@@ -592,6 +600,8 @@ export const dialog = {
     dialog.errorBoxes.length = 0;
     dialog.nextOpen = null;
     dialog.openDialogs.length = 0;
+    dialog.nextSave = null;
+    dialog.saveDialogs.length = 0;
   },
 };
 

@@ -25,11 +25,11 @@ const job: JobInfo = {
 };
 
 describe('preload', () => {
-  it('exposes exactly one object, window.lab, with only invoke, on and pathForFile', async () => {
+  it('exposes exactly one object, window.lab, with only invoke, on, pathForFile, saveFile and setLanguage', async () => {
     await import('../../electron/preload/preload');
     expect([...contextBridge.exposed.keys()]).toEqual(['lab']);
     const lab = contextBridge.exposed.get('lab') as Record<string, unknown>;
-    expect(Object.keys(lab).sort()).toEqual(['invoke', 'on', 'pathForFile']);
+    expect(Object.keys(lab).sort()).toEqual(['invoke', 'on', 'pathForFile', 'saveFile', 'setLanguage']);
     // A dropped file's path comes from webUtils (File.path is gone since Electron 32).
     const dropped = new File(['x'], 'vmcore');
     webUtils.paths.set(dropped, '/var/crash/vmcore');
