@@ -11,8 +11,11 @@ import {
   parseExceptionRip,
   parseLog,
   parseModules,
+  panicFacts,
   parsePs,
   parseSys,
+  parseTaintedMask,
+  summarize,
 } from '../../electron/lab/analyze/crash/parsers';
 import { renderHtml, renderMarkdown } from '../../electron/lab/analyze/crash/analyzer';
 import type { CrashReport } from '../../electron/lab/analyze/crash/types';
@@ -104,7 +107,7 @@ describe('crash output parsers', () => {
 
   it('mod: a module in the middle of loading; none at all', () => {
     expect(parseModules(fixture('crash-output/null-mod.txt'))).toEqual([
-      { name: 'kdlab_null_deref', base: 'ffffffffc0000000', size: 16384, taint: null },
+      { name: 'kdlab_null_deref', base: 'ffffffffc0000000', size: 16384, taint: null, taintFlags: [] },
     ]);
     expect(parseModules(fixture('crash-output/sysrq-mod.txt'))).toEqual([]);
     expect(parseModules('', 'NAME  TAINTS\nkdlab_null_deref  OE\n')).toEqual([]);
@@ -204,7 +207,15 @@ describe('crash output parsers', () => {
     expect(log.find((l) => l.text.startsWith('BUG: kernel NULL pointer dereference'))?.panic).toBe(true);
     expect(
       parseModules(fixture('crash-output/null-mod.txt'), fixture('crash-output/null-mod_t.txt')),
-    ).toEqual([{ name: 'kdlab_null_deref', base: 'ffffffffc0000000', size: 16384, taint: 'O' }]);
+    ).toEqual([
+      {
+        name: 'kdlab_null_deref',
+        base: 'ffffffffc0000000',
+        size: 16384,
+        taint: 'O',
+        taintFlags: [{ flag: 'O', meaning: 'an out-of-tree (externally built) module was loaded' }],
+      },
+    ]);
   });
 
   it("crash's warnings: too old for the kernel (PID hash)", () => {
@@ -212,6 +223,122 @@ describe('crash output parsers', () => {
       crashWarnings('WARNING: active task ffff8880001e8000 on cpu 0 not found in PID hash\n')[0],
     ).toMatch(/crash is too old for this kernel/);
     expect(crashWarnings('PANIC: "x"\n')).toEqual([]);
+  });
+});
+
+describe('the panic card: headline, Oops line, RIP, fault address, taint', () => {
+  const summaryOf = (kind: 'null' | 'sysrq') =>
+    summarize(
+      fixture(`crash-output/${kind}-sys.txt`),
+      parseBacktrace(fixture(`crash-output/${kind}-bt_l.txt`)),
+      parseLog(fixture(`crash-output/${kind}-log_m.txt`)),
+      fixture(`crash-output/${kind}-sys_t.txt`),
+    );
+
+  it("a module Oops: the BUG line over crash's Oops string, the faulting RIP, the log's taint", () => {
+    const s = summaryOf('null');
+    expect(s).toMatchObject({
+      panic: 'Oops: 0000 [#1] SMP',
+      headline: 'BUG: kernel NULL pointer dereference, address: 0000000000000010',
+      oops: 'Oops: 0000 [#1] SMP',
+      faultAddress: '0x0000000000000010',
+      rip: 'kdlab_null_deref_init+0x1b/0x1000 [kdlab_null_deref]',
+      pid: 35,
+      command: 'insmod',
+      cpu: 0,
+    });
+    // `Tainted: G           O` on the panicking CPU's line; crash's sys -t reads tainted_mask 0x1000 (O).
+    expect(s.taint).toEqual({
+      flags: 'G O',
+      mask: '1000',
+      source: 'log',
+      decoded: [
+        { flag: 'G', meaning: 'all loaded modules are GPL-compatible (no proprietary module)' },
+        { flag: 'O', meaning: 'an out-of-tree (externally built) module was loaded' },
+      ],
+    });
+  });
+
+  it('a sysrq panic: the panic string, no fault, not tainted', () => {
+    const s = summaryOf('sysrq');
+    expect(s).toMatchObject({
+      headline: 'Kernel panic - not syncing: sysrq triggered crash',
+      oops: null,
+      faultAddress: null,
+      rip: null,
+      pid: 1,
+      command: 'init',
+    });
+    expect(s.taint).toEqual({ flags: '', decoded: [], mask: '0', source: 'log' });
+  });
+
+  it("crash's sys -t alone (the log shows no CPU line): tainted_mask and its letters", () => {
+    expect(parseTaintedMask(fixture('crash-output/null-sys_t.txt'))).toEqual({ mask: '1000', flags: 'O' });
+    expect(parseTaintedMask(fixture('crash-output/sysrq-sys_t.txt'))).toEqual({ mask: '0', flags: '' });
+    const s = summarize(
+      fixture('crash-output/null-sys.txt'),
+      parseBacktrace(fixture('crash-output/null-bt_l.txt')),
+      [],
+      fixture('crash-output/null-sys_t.txt'),
+    );
+    expect(s.taint).toEqual({
+      flags: 'O',
+      mask: '1000',
+      source: 'crash',
+      decoded: [{ flag: 'O', meaning: 'an out-of-tree (externally built) module was loaded' }],
+    });
+    // Without the log, the headline is unknown and the RIP comes from crash's exception frame.
+    expect(s).toMatchObject({ headline: null, rip: '_MODULE_INIT_START_kdlab_null_deref+27' });
+  });
+
+  it('a WARNING before the Oops: the Oops is the crash, W joins the taint', () => {
+    const f = panicFacts(parseLog(fixture('lab-logs/module-warn-then-null-deref.log')));
+    expect(f).toMatchObject({
+      headline: 'BUG: kernel NULL pointer dereference, address: 0000000000000070',
+      oops: 'Oops: 0000 [#1] SMP',
+      faultAddress: '0x0000000000000070',
+      rip: 'kdlab_read_flags+0x40/0x1000 [kdlab_null]',
+    });
+    expect(f.taint?.decoded.map((d) => d.flag)).toEqual(['G', 'W', 'O']);
+    expect(f.taint?.decoded[1]?.meaning).toMatch(/warning/);
+  });
+
+  it('a BUG_ON in a module: the kernel BUG line, the invalid opcode Oops, no fault address', () => {
+    expect(panicFacts(parseLog(fixture('lab-logs/module-bug.log')))).toMatchObject({
+      headline: expect.stringMatching(/^kernel BUG at .*kdlab_bug\.c:5!$/) as unknown,
+      oops: 'invalid opcode: 0000 [#1] SMP',
+      faultAddress: null,
+      rip: 'kdlab_do_bug+0x40/0x1000 [kdlab_bug]',
+    });
+  });
+
+  it('exports carry the headline, the Oops line, RIP, fault address and the decoded taint', () => {
+    const null_ = {
+      ...emptyReport,
+      summary: summaryOf('null'),
+      backtrace: parseBacktrace(fixture('crash-output/null-bt_l.txt')),
+      modules: parseModules(fixture('crash-output/null-mod.txt'), fixture('crash-output/null-mod_t.txt')),
+    };
+    const md = renderMarkdown(null_);
+    expect(md).toContain('# Crash report: BUG: kernel NULL pointer dereference, address: 0000000000000010');
+    expect(md).toContain('| Oops | Oops: 0000 [#1] SMP |');
+    expect(md).toContain('| Faulting RIP | kdlab_null_deref_init+0x1b/0x1000 [kdlab_null_deref] |');
+    expect(md).toContain('| Fault address | 0x0000000000000010 |');
+    expect(md).toContain('| Taint | G O (tainted_mask 0x1000) |');
+    expect(md).toContain('- **O**: an out-of-tree (externally built) module was loaded');
+    expect(md).toContain('taint O (O: an out-of-tree (externally built) module was loaded)');
+    const html = renderHtml({ ...null_, warnings: ['crash reports a kernel version inconsistency'] });
+    expect(html).toContain(
+      '<h1 class="panic">BUG: kernel NULL pointer dereference, address: 0000000000000010</h1>',
+    );
+    expect(html).toContain(
+      '<td>Faulting RIP</td><td>kdlab_null_deref_init+0x1b/0x1000 [kdlab_null_deref]</td>',
+    );
+    expect(html).toContain('<li><code>O</code>: an out-of-tree (externally built) module was loaded</li>');
+    expect(html).toContain('Warning: crash reports a kernel version inconsistency');
+    const sysrq = renderMarkdown({ ...emptyReport, summary: summaryOf('sysrq') });
+    expect(sysrq).toContain('| Taint | not tainted (tainted_mask 0x0) |');
+    expect(sysrq).not.toContain('Faulting RIP');
   });
 });
 

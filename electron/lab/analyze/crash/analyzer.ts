@@ -19,14 +19,14 @@ import {
   parseLog,
   parseModules,
   parsePs,
-  parseSys,
+  summarize,
 } from './parsers';
 import type { CrashReport } from './types';
 
 const separator = 'KDLAB-CRASH-CMD';
-export const crashCommands = ['sys', 'bt -l', 'bt -a', 'log -m', 'ps', 'mod', 'mod -t'] as const;
+export const crashCommands = ['sys', 'bt -l', 'bt -a', 'log -m', 'ps', 'mod', 'mod -t', 'sys -t'] as const;
 /** Bumped when the report's shape changes, so stored reports are made again. */
-const reportVersion = 2;
+const reportVersion = 3;
 
 const truncated = (vmcore: string, size: number, needed: number, what: string) =>
   new LabError(
@@ -446,7 +446,8 @@ export async function analyzeVmcore(
     },
     executor,
   );
-  const [sys, bt, btAll, log, ps, mod, modTaint, disText] = outputs as [
+  const [sys, bt, btAll, log, ps, mod, modTaint, sysTaint, disText] = outputs as [
+    string,
     string,
     string,
     string,
@@ -459,23 +460,16 @@ export async function analyzeVmcore(
   const backtrace = parseBacktrace(bt);
   // The tail is what matters (the instructions up to the fault or the call); keep reports small.
   const disassembly = disText ? disText.split('\n').slice(-60).join('\n') : null;
+  const logLines = parseLog(log);
   const report: CrashReport = {
     vmcore,
     vmlinux,
     crashVersion: version,
     createdAt: new Date().toISOString(),
-    // crash 8.0.2's sys stops after PANIC on these kernels: the task comes from bt's header then.
-    summary: (() => {
-      const summary = parseSys(sys);
-      summary.pid ??= backtrace.pid;
-      summary.command ??= backtrace.command;
-      summary.task ??= backtrace.task;
-      summary.cpu ??= backtrace.cpu;
-      return summary;
-    })(),
+    summary: summarize(sys, backtrace, logLines, sysTaint),
     backtrace,
     cpus: parseBacktraces(btAll),
-    log: parseLog(log),
+    log: logLines,
     processes: parsePs(ps),
     modules: parseModules(mod, modTaint),
     disassembly,
@@ -484,7 +478,10 @@ export async function analyzeVmcore(
     executor: executor.describe(),
   };
   await writeJsonAtomic(reportFile, { ...report, inputs: inputsKey });
-  progress.report({ fraction: 1, message: `Report: ${report.summary.panic ?? 'no panic string'}` });
+  progress.report({
+    fraction: 1,
+    message: `Report: ${report.summary.headline ?? report.summary.panic ?? 'no panic string'}`,
+  });
   return report;
 }
 

@@ -8,7 +8,11 @@ import type {
   CrashModule,
   CrashSummary,
   CrashTask,
+  CrashTaint,
 } from './types';
+import { decodeText } from '../decoder';
+import type { DecodedReport } from '../decoder';
+import { decodeTaint } from '../decoder/tables';
 
 /** Pasted output often carries non-breaking and other Unicode spaces; crash itself prints ASCII. */
 const plain = (text: string) => text.replace(/[\u00a0\u2000-\u200b\u202f\u3000]/g, ' ').replace(/\r/g, '');
@@ -61,6 +65,11 @@ export function parseSys(text: string): CrashSummary {
     task: null,
     cpu: null,
     state: null,
+    headline: null,
+    oops: null,
+    faultAddress: null,
+    rip: null,
+    taint: null,
   };
   // Works on line-per-key output and on a flattened paste: split before each known KEY:.
   const keys = Object.keys(sysKeys)
@@ -263,7 +272,86 @@ export function parseModules(modText: string, taintText = ''): CrashModule[] {
   const modules: CrashModule[] = [];
   for (const line of modText.split('\n')) {
     const m = /^\s*[0-9a-f]{8,16}\s+(\w+)\s+([0-9a-f]{8,16})\s+(\d+)/.exec(line);
-    if (m) modules.push({ name: m[1]!, base: m[2]!, size: Number(m[3]), taint: taints.get(m[1]!) ?? null });
+    if (m) {
+      const taint = taints.get(m[1]!) ?? null;
+      modules.push({
+        name: m[1]!,
+        base: m[2]!,
+        size: Number(m[3]),
+        taint,
+        taintFlags: decodeTaint(taint?.replace(/[^A-Z]/g, '') ?? null),
+      });
+    }
   }
   return modules;
+}
+
+/** crash's `sys -t`: `TAINTED_MASK: 1000  O` (no letters when the mask is 0). */
+export function parseTaintedMask(text: string): { mask: string; flags: string } | null {
+  const m = /TAINTED_MASK:\s*([0-9a-f]+)[ \t]*([A-Z]*)/.exec(plain(text));
+  return m ? { mask: m[1]!, flags: m[2]! } : null;
+}
+
+/** Decoder kinds that do not bring a kernel down by themselves: the crash is a later report. */
+const minorKinds = new Set(['warning', 'user-segfault']);
+
+/**
+ * What the panic log says about the crash, read by the panic-log decoder: the report's headline (the
+ * BUG line, or the panic string), its Oops line, fault address, faulting RIP and the panicking CPU's
+ * taint; crash's `sys -t` (tainted_mask) gives the taint when the log does not show it.
+ */
+export function panicFacts(
+  log: CrashLogLine[],
+  sysT = '',
+): Pick<CrashSummary, 'headline' | 'oops' | 'faultAddress' | 'rip' | 'taint'> {
+  // crash's `log -m` puts `<level>` after the timestamp, which the decoder does not expect: feed it
+  // the parsed lines instead.
+  const reports = decodeText(
+    log.map((l) => (l.timestamp === null ? l.text : `[${l.timestamp.toFixed(6)}] ${l.text}`)).join('\n'),
+  );
+  // The last report that can take a kernel down is the one the dump was written for.
+  const r: DecodedReport | undefined =
+    reports.filter((x) => !minorKinds.has(x.kind)).at(-1) ?? reports.at(-1);
+  const crash = parseTaintedMask(sysT);
+  let taint: CrashTaint | null = null;
+  if (r?.tainted)
+    taint = { flags: r.tainted, decoded: r.taintFlags, mask: crash?.mask ?? null, source: 'log' };
+  else if (r?.excerpt.some((l) => /\bNot tainted\b/.test(l)))
+    taint = { flags: '', decoded: [], mask: crash?.mask ?? null, source: 'log' };
+  else if (crash)
+    taint = { flags: crash.flags, decoded: decodeTaint(crash.flags), mask: crash.mask, source: 'crash' };
+  if (!r) return { headline: null, oops: null, faultAddress: null, rip: null, taint };
+  const panicLine = r.panicMessage !== null ? `Kernel panic - not syncing: ${r.panicMessage}` : null;
+  // `sysrq: Trigger a crash` only announces the panic; an Oops line is shown beside the headline.
+  const announces = /^sysrq: /.test(r.title) || r.title === r.oops;
+  const site = r.function
+    ? `${r.function}${r.offset ? `+${r.offset}` : ''}${r.length ? `/${r.length}` : ''}${r.module ? ` [${r.module}]` : ''}`
+    : r.address;
+  return {
+    headline: announces ? (panicLine ?? r.title) : r.title,
+    oops: r.oops,
+    faultAddress: r.faultingAddress,
+    rip: site,
+    taint,
+  };
+}
+
+/**
+ * The report's summary: crash's `sys`, the task from `bt`'s header where `sys` stops early (crash
+ * 8.0.2 on these kernels stops after PANIC), and the panic log's facts; the faulting RIP falls back
+ * to crash's exception frame when the log does not print one.
+ */
+export function summarize(
+  sys: string,
+  backtrace: CrashBacktrace,
+  log: CrashLogLine[],
+  sysT = '',
+): CrashSummary {
+  const summary = { ...parseSys(sys), ...panicFacts(log, sysT) };
+  summary.pid ??= backtrace.pid;
+  summary.command ??= backtrace.command;
+  summary.task ??= backtrace.task;
+  summary.cpu ??= backtrace.cpu;
+  summary.rip ??= backtrace.frames.find((f) => f.exception)?.exception?.rip ?? null;
+  return summary;
 }

@@ -1,4 +1,18 @@
 // The structured crash report (pure data, shared with the API contract and the renderer).
+import type { TaintFlag } from '../decoder/types';
+
+export type { TaintFlag };
+
+/** The kernel's taint at the crash, each letter decoded (Documentation/admin-guide/tainted-kernels.rst). */
+export interface CrashTaint {
+  /** The letters as the kernel printed them (`G O`), or crash's `sys -t` letters; '' when not tainted. */
+  flags: string;
+  decoded: TaintFlag[];
+  /** tainted_mask (hex) as crash read it from the dump with `sys -t`; null when crash did not show it. */
+  mask: string | null;
+  /** Where `flags` comes from: the panicking CPU's `Tainted:` line in the log, or crash's `sys -t`. */
+  source: 'log' | 'crash';
+}
 
 export interface CrashSummary {
   kernel: string | null;
@@ -19,6 +33,15 @@ export interface CrashSummary {
   task: string | null;
   cpu: number | null;
   state: string | null;
+  /** The report's first line in the log: `BUG: kernel NULL pointer dereference, address: …`, `kernel BUG at …`, or `Kernel panic - not syncing: …`. */
+  headline: string | null;
+  /** The `Oops: 0000 [#1] SMP` line (or `invalid opcode: …`), when the crash was an oops. */
+  oops: string | null;
+  /** The faulting data address of a page fault (`0x…`), when there is one. */
+  faultAddress: string | null;
+  /** The faulting instruction as the log prints it: `kdlab_null_deref_init+0x1b/0x1000 [kdlab_null_deref]`. */
+  rip: string | null;
+  taint: CrashTaint | null;
 }
 
 export interface CrashFrame {
@@ -81,6 +104,8 @@ export interface CrashModule {
   base: string;
   size: number;
   taint: string | null;
+  /** The module's taint letters decoded (`O`: out-of-tree). */
+  taintFlags: TaintFlag[];
 }
 
 export interface CrashReport {
