@@ -17,6 +17,7 @@ import {
   BrowserWindow,
   Menu,
   MockWebContents,
+  MockWebFrameMain,
   Notification,
   app,
   dialog,
