@@ -3,6 +3,7 @@
 import { LabError } from '../../../electron/common/errors';
 import type { Result } from '../../../electron/common/errors';
 import { uploadPath } from '../../../electron/common/ws-protocol';
+import { i18n } from './i18n/i18n.svelte';
 
 /** A file the back end can open: its host path and the name the user knows it by. */
 export interface HostFile {
@@ -16,8 +17,8 @@ export async function toHostFile(file: File): Promise<HostFile> {
     if (!electronPath)
       throw new LabError(
         'BAD_REQUEST',
-        `${file.name} is not a file on this computer (dragged from another program?).`,
-        'Save it to a folder first, then drop or open it from there.',
+        i18n.t('files.notOnDisk', { name: file.name }),
+        i18n.t('files.notOnDiskHint'),
       );
     return { path: electronPath, name: file.name };
   }
@@ -28,12 +29,17 @@ export async function toHostFile(file: File): Promise<HostFile> {
   }).catch((error: unknown) => {
     throw new LabError(
       'UNAVAILABLE',
-      `Uploading ${file.name} failed: ${String(error)}`,
-      'Is kdlab serve running?',
+      i18n.t('files.uploadFailed', { name: file.name, error: String(error) }),
+      i18n.t('files.uploadFailedHint'),
     );
   });
   const result = (await response.json().catch(() => null)) as Result<{ path: string }> | null;
-  if (!result) throw new LabError('IO', `Uploading ${file.name} failed (HTTP ${response.status}).`);
+  if (!result)
+    throw new LabError(
+      'IO',
+      i18n.t('files.uploadHttp', { name: file.name, status: response.status }),
+      i18n.t('files.uploadHttpHint'),
+    );
   if (!result.ok) throw LabError.fromData(result.error);
   return { path: result.result.path, name: file.name };
 }
