@@ -130,7 +130,7 @@ describe('save a file', () => {
       ipcChannels.saveFile,
       {
         sender: win.webContents,
-        senderFrame: { url: 'lab://app/index.html', parent: win.webContents.mainFrame },
+        senderFrame: new MockWebFrameMain('lab://app/index.html', win.webContents.mainFrame),
       },
       request,
     );
