@@ -226,7 +226,9 @@ export async function scanWorkspace(
     const tree = await measure(path, seen, atime === true, signal);
     const { createdMs, ...rest } = extra;
     const created = createdMs ?? tree.birthMs;
-    const newest = Math.max(tree.newestMs, created ?? 0);
+    // A manifest's createdAt is kdlab's own record of the commit; a birth time is not a use (files
+    // unpacked or copied with their times keep them), so only file times count beyond the manifest.
+    const newest = Math.max(tree.newestMs, createdMs ?? 0);
     const entry: UsageEntry = {
       area,
       kind,
