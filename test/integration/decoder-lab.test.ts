@@ -59,7 +59,7 @@ describe('decoding the lab kernel’s own crashes', () => {
       pid: 1,
       kernelRelease: kernel.manifest.kernelRelease,
     });
-    expect(reports[0]!.explanation.likelyCauses.join('\n')).toContain('command not found');
+    expect(reports[0]!.explanation.likelyCauses.map((c) => c.en).join('\n')).toContain('command not found');
   }, 180_000);
 
   it('no /init in the initramfs: VFS cannot mount root', async () => {
@@ -72,7 +72,7 @@ describe('decoding the lab kernel’s own crashes', () => {
       panicMessage: 'VFS: Unable to mount root fs on unknown-block(0,0)',
       pid: 1,
     });
-    expect(reports[0]!.explanation.nextSteps.join('\n')).toContain('/init');
+    expect(reports[0]!.explanation.nextSteps.map((c) => c.en).join('\n')).toContain('/init');
   }, 180_000);
 
   it('PID 1 dying of SIGSEGV: the segfault line, the panic, and the user Code: disassembled', async () => {
@@ -233,8 +233,8 @@ MODULE_LICENSE("GPL");
         panic: true,
         tainted: 'G W O',
       });
-      expect(nul.explanation.summary).toContain('field offset of 0x70');
-      expect(nul.explanation.likelyCauses.join('\n')).toContain('module kdlab_null');
+      expect(nul.explanation.summary.en).toContain('field offset of 0x70');
+      expect(nul.explanation.likelyCauses.map((c) => c.en).join('\n')).toContain('module kdlab_null');
       const [bug] = decodeText(bugLog);
       expect(bug).toMatchObject({ kind: 'bug', function: 'kdlab_do_bug', module: 'kdlab_bug', panic: true });
       expect(bug!.title).toMatch(/^kernel BUG at .*kdlab_bug\.c:5!$/);

@@ -103,7 +103,7 @@ describe('report details', () => {
       { flag: 'G', meaning: expect.stringContaining('GPL') },
       { flag: 'O', meaning: expect.stringContaining('out-of-tree') },
     ]);
-    const text = [r!.explanation.summary, ...r!.explanation.likelyCauses].join('\n');
+    const text = [r!.explanation.summary, ...r!.explanation.likelyCauses].map((c) => c.en).join('\n');
     expect(text).toContain('libmbase.so at offset 0x11e2');
     expect(text).toContain('0x3ab8');
     expect(text).toMatch(/signal handler .*exit\(0\)/);
@@ -120,7 +120,7 @@ describe('report details', () => {
       R15: '0xffff90f9707aa000',
     });
     expect(r!.excerpt.length).toBeGreaterThan(15);
-    expect(r!.explanation.summary).toContain('field offset of 0x74');
+    expect(r!.explanation.summary.en).toContain('field offset of 0x74');
   });
 
   it('seed002: crash sys and bt output pasted flat are read too', () => {
@@ -137,7 +137,7 @@ describe('report details', () => {
     expect(r!.address).toBe('0x0');
     expect(r!.code).toMatchObject({ bytes: [], note: 'Bad RIP value.' });
     expect(r!.registers.CR2).toBe('0xffffffffffffffd6');
-    expect(r!.explanation.summary).toContain('NULL function pointer');
+    expect(r!.explanation.summary.en).toContain('NULL function pointer');
   });
 
   it('real 04: a Code: line cut by journalctl is kept and flagged', () => {
@@ -160,14 +160,14 @@ describe('report details', () => {
   it('real 10 and 12: the init panic is attached to the oops / OOM that caused it', () => {
     const [oops] = decodeFixture('real-logs', '10-x86_64-null-deref-boot-init-exit-09.log');
     expect(oops!.callTrace.every((f) => !f.reliable)).toBe(true);
-    expect(oops!.explanation.likelyCauses.join('\n')).toContain('SIGKILL');
+    expect(oops!.explanation.likelyCauses.map((c) => c.en).join('\n')).toContain('SIGKILL');
     const [oom] = decodeFixture('real-logs', '12-x86_64-oom-memcg-then-init-exit-8b.log');
     expect(oom!.oom).toMatchObject({ invokedBy: 'a.out', constraint: 'CONSTRAINT_NONE' });
     expect(oom!.oom!.victims.slice(0, 2)).toEqual([
       { pid: 9188, comm: 'a.out' },
       { pid: 1, comm: 'systemd' },
     ]);
-    expect(oom!.explanation.likelyCauses.join('\n')).toMatch(/memory cgroup limit/);
+    expect(oom!.explanation.likelyCauses.map((c) => c.en).join('\n')).toMatch(/memory cgroup limit/);
   });
 
   it('real 14: Failed to execute /init (error -2) is ENOENT, with the interpreter/loader caveat', () => {
@@ -178,7 +178,7 @@ describe('report details', () => {
       errnoName: 'ENOENT',
       meaning: 'no such file or directory',
     });
-    expect(r!.explanation.likelyCauses.join('\n')).toMatch(/interpreter or its ELF loader/);
+    expect(r!.explanation.likelyCauses.map((c) => c.en).join('\n')).toMatch(/interpreter or its ELF loader/);
   });
 
   it('real 17 and 18: arm64 and arm sites, registers and traces', () => {
@@ -205,7 +205,7 @@ describe('report details', () => {
   it('lab: the capture kernel booting after a sysrq crash ends the report', () => {
     const [r] = decodeFixture('lab-logs', 'sysrq-kdump-capture.log');
     expect(r!.lines).toEqual({ first: 228, last: 257 });
-    expect(r!.explanation.summary).toContain('deliberate');
+    expect(r!.explanation.summary.en).toContain('deliberate');
   });
 });
 
@@ -292,7 +292,7 @@ describe('single lines and small logs', () => {
       offsetInObject: '0x113d',
       fileOffset: '0x113d',
     });
-    expect(r!.explanation.likelyCauses.join('\n')).toContain('field offset of 0x8');
+    expect(r!.explanation.likelyCauses.map((c) => c.en).join('\n')).toContain('field offset of 0x8');
   });
 
   it.each([
@@ -304,7 +304,9 @@ describe('single lines and small logs', () => {
     );
     expect(r!.initFailure!.errnoName).toBe(name);
     expect(r!.panic).toBe(true);
-    expect([...r!.explanation.likelyCauses, ...r!.explanation.nextSteps].join('\n')).toMatch(step);
+    expect([...r!.explanation.likelyCauses, ...r!.explanation.nextSteps].map((c) => c.en).join('\n')).toMatch(
+      step,
+    );
   });
 
   it('Requested init … failed carries its errno in the panic message', () => {

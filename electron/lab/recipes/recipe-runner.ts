@@ -454,7 +454,7 @@ export class RecipeRunner {
               const reports = decodeText(factText(facts.console));
               facts.reports = reports;
               facts.decoded = reports[0] ?? null;
-              output = reports.map((r) => `${r.kind}: ${r.title}\n${r.explanation.summary}`).join('\n\n');
+              output = reports.map((r) => `${r.kind}: ${r.title}\n${r.explanation.summary.en}`).join('\n\n');
               break;
             }
             case 'segfault': {

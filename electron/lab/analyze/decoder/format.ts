@@ -1,5 +1,6 @@
 // Human-readable output of decoded reports: the explanation first, then the facts, the call trace
 // (with source lines once symbolized) and the disassembled Code: bytes.
+import type { TextLanguage } from '../../../common/local-text';
 import type { DecodedReport, Frame, SourceLocation } from './types';
 
 function sym(f: {
@@ -26,18 +27,37 @@ function frameLine(f: Frame): string[] {
   return lines;
 }
 
-export function formatReport(r: DecodedReport, index: number, total: number): string {
+// The explanation is printed in the chosen language; the facts below it stay as the kernel printed them.
+const headings = {
+  en: {
+    causes: 'Likely causes:',
+    next: 'Next steps:',
+    none: 'No kernel crash, oops, warning or panic report found in this log.',
+  },
+  'zh-CN': {
+    causes: '可能的原因：',
+    next: '下一步：',
+    none: '这份日志里没有找到内核崩溃、oops、警告或 panic 报告。',
+  },
+} satisfies Record<TextLanguage, Record<string, string>>;
+
+export function formatReport(
+  r: DecodedReport,
+  index: number,
+  total: number,
+  lang: TextLanguage = 'en',
+): string {
   const out: string[] = [];
   const head = `Report ${index + 1} of ${total}: ${r.kind}${r.panic ? ' → panic' : ''} (lines ${r.lines.first}–${r.lines.last})`;
   out.push(head, '='.repeat(Math.min(head.length, 100)));
-  out.push(r.explanation.summary, '');
+  out.push(r.explanation.summary[lang], '');
   if (r.explanation.likelyCauses.length) {
-    out.push('Likely causes:');
-    for (const c of r.explanation.likelyCauses) out.push(`  - ${c}`);
+    out.push(headings[lang].causes);
+    for (const c of r.explanation.likelyCauses) out.push(`  - ${c[lang]}`);
   }
   if (r.explanation.nextSteps.length) {
-    out.push('Next steps:');
-    for (const s of r.explanation.nextSteps) out.push(`  - ${s}`);
+    out.push(headings[lang].next);
+    for (const s of r.explanation.nextSteps) out.push(`  - ${s[lang]}`);
   }
   out.push('', `Headline: ${r.title}`);
   const facts: [string, string | null][] = [
@@ -113,7 +133,7 @@ export function formatReport(r: DecodedReport, index: number, total: number): st
   return out.join('\n');
 }
 
-export function formatReports(reports: DecodedReport[]): string {
-  if (reports.length === 0) return 'No kernel crash, oops, warning or panic report found in this log.\n';
-  return `${reports.map((r, i) => formatReport(r, i, reports.length)).join('\n\n')}\n`;
+export function formatReports(reports: DecodedReport[], lang: TextLanguage = 'en'): string {
+  if (reports.length === 0) return `${headings[lang].none}\n`;
+  return `${reports.map((r, i) => formatReport(r, i, reports.length, lang)).join('\n\n')}\n`;
 }

@@ -113,7 +113,7 @@ class Draft {
       initFailure: null,
       oom: null,
       oops: null,
-      explanation: { summary: '', likelyCauses: [], nextSteps: [] },
+      explanation: { summary: { en: '', 'zh-CN': '' }, likelyCauses: [], nextSteps: [] },
       lines: { first: line, last: line },
       excerpt: [],
       notes: [],

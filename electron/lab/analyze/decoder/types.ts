@@ -1,6 +1,7 @@
 // What the panic-log decoder returns for each report it finds. Field names are the contract of
 // issue 4 ("Decoder — console logs, no vmcore needed"); hex values are strings, `0x` + the digits as
 // printed; `null` means the log does not show the fact.
+import type { LocalText } from '../../../common/local-text';
 
 export const reportKinds = [
   'null-deref',
@@ -98,10 +99,11 @@ export interface TaintFlag {
   meaning: string;
 }
 
+/** In every interface language: the renderer picks one when it renders, the CLI prints English by default. */
 export interface Explanation {
-  summary: string;
-  likelyCauses: string[];
-  nextSteps: string[];
+  summary: LocalText;
+  likelyCauses: LocalText[];
+  nextSteps: LocalText[];
 }
 
 export interface OomInfo {
