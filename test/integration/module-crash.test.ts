@@ -114,7 +114,33 @@ describe('test modules', () => {
     });
   });
 
-  it("says to rebuild the kernel when that kernel's build dir is gone", async () => {
+  it('builds against a kernel whose build dir was pruned, from its sources prepared again', async () => {
+    // `kdlab cache prune` may remove a kernel's O= dir while the kernel stays cached (a vmcore needs it).
+    const pruned: KernelArtifacts = {
+      ...kernel,
+      key: `${kernel.key.slice(0, 24)}0b0b0b0b`,
+      manifest: { ...kernel.manifest, buildDir: join(workspace.root, 'build', 'pruned-away') },
+    };
+    try {
+      const [mod] = await jobs.withProgress({ title: 'module', kind: 'module-build' }, (progress, signal) =>
+        new ModuleBuilder(workspace).build(
+          pruned,
+          join(appRoot, 'lab-images/modules/bug-on'),
+          progress,
+          signal,
+        ),
+      );
+      expect(mod!.name).toBe('kdlab_bug_on.ko');
+      expect(mod!.vermagic?.split(' ')[0]).toBe(kernel.manifest.kernelRelease);
+    } finally {
+      await rm(join(workspace.root, 'build', `modules-${pruned.key.slice(0, 16)}`), {
+        recursive: true,
+        force: true,
+      });
+    }
+  }, 600_000);
+
+  it("says what to do when that kernel's sources changed since it was built", async () => {
     const gone: KernelArtifacts = {
       ...kernel,
       key: 'f'.repeat(32),

@@ -12,6 +12,8 @@ import type { Workspace } from '../workspace';
 import { cacheKey, sha256File } from '../workspace';
 import { kernelBuildDir } from './kernel-builder';
 import type { KernelArtifacts } from './kernel-builder';
+import { labPatches } from './lab-patches';
+import { prepareSource } from './sources';
 
 export interface BuiltModule {
   name: string;
@@ -68,19 +70,43 @@ export class ModuleBuilder {
     return join(this.workspace.root, 'build', `modules-${kernel.key.slice(0, 16)}`);
   }
 
+  /** The kernel's source tree, unpacked (and lab-patched) again exactly as it was for its build. */
+  async #sourceAgain(kernel: KernelArtifacts, progress: Progress, signal?: AbortSignal): Promise<string> {
+    const { origin, sourceHash, kernelRelease } = kernel.manifest;
+    const gone = (why: string) =>
+      new LabError(
+        'NOT_FOUND',
+        `The source tree of kernel ${kernelRelease} (${kernel.key.slice(0, 12)}) is gone and ${why}: modules cannot be built against it.`,
+        `Restore ${origin}, or build the kernel again from a source you have (kdlab kernel build --source …).`,
+      );
+    progress.report({
+      fraction: 0.05,
+      message: `Preparing the source tree of ${kernelRelease} again from ${origin}`,
+    });
+    // The source hash covers the patches asked for; a kernel built with lab patches asked for all.
+    const patches = kernel.manifest.patches.length > 0 ? labPatches : [];
+    const source = await prepareSource(origin, this.workspace.cache('sources'), {
+      patches,
+      log: (text) => progress.log(text),
+      ...(signal ? { signal } : {}),
+    }).catch((error: unknown) => {
+      if (signal?.aborted) throw error;
+      throw gone(`${origin} cannot be prepared (${(error as Error).message})`);
+    });
+    if (source.sourceHash !== sourceHash) throw gone(`${origin} has changed since the kernel was built`);
+    return source.tree;
+  }
+
   /** A build dir configured exactly like `kernel` (shared kbuild O= dirs may have been reconfigured since). */
   async #preparedTree(kernel: KernelArtifacts, progress: Progress, signal?: AbortSignal): Promise<string> {
     const keptOut =
       kernel.manifest.buildDir ??
       kernelBuildDir(this.workspace, kernel.manifest.sourceHash, kernel.manifest.base);
-    // The O= dir links to the unpacked tree; either gone means kbuild has nothing to build against.
-    const tree = await realpath(join(keptOut, 'source')).catch(() => null);
-    if (!tree)
-      throw new LabError(
-        'NOT_FOUND',
-        `The build dir of kernel ${kernel.manifest.kernelRelease} (${kernel.key.slice(0, 12)}), ${keptOut}, or its source tree is gone: modules cannot be built against it.`,
-        'Rebuild the kernel with kdlab kernel build (same options): it recreates the build dir.',
-      );
+    // The O= dir links to the unpacked tree. `kdlab cache prune` may have removed it (or the tree)
+    // while the kernel itself stays cached: then the tree is prepared again from the kernel's origin.
+    const tree =
+      (await realpath(join(keptOut, 'source')).catch(() => null)) ??
+      (await this.#sourceAgain(kernel, progress, signal));
     const dir = this.#moduleTree(kernel);
     if (!(await stat(join(dir, 'scripts', 'mod', 'modpost')).catch(() => null))) {
       progress.report({ fraction: 0.1, message: 'Preparing a module build tree for this kernel (once)' });
