@@ -2,6 +2,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LabError } from '../common/errors';
+import { cliLanguage } from '../common/local-text';
+import type { TextLanguage } from '../common/local-text';
 import type { DoctorReport } from '../common/types';
 import { readAppVersion } from '../lab/app-root';
 import { createLabBackend } from '../lab/lab-backend';
@@ -18,20 +20,24 @@ import { extraCommands } from './commands';
 
 const statusMark: Record<string, string> = { ok: 'ok', warn: 'WARN', missing: 'MISSING', error: 'ERROR' };
 
-export function formatDoctorReport(report: DoctorReport): string {
+export function formatDoctorReport(report: DoctorReport, lang: TextLanguage = 'en'): string {
   const lines: string[] = [];
   const h = report.host;
   lines.push(
     `Host: ${h.hostname} · ${h.distro} · kernel ${h.kernel} · ${h.arch} · ${h.cpus} CPUs · ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB · ${h.isRoot ? 'root' : `user ${h.user}`}`,
   );
   lines.push('');
-  const width = Math.max(...report.checks.map((c) => c.title.length));
+  // Column width in terminal cells: a Chinese character takes two.
+  const cells = (text: string) => [...text].reduce((n, ch) => n + (/[\u2e80-\uffef]/.test(ch) ? 2 : 1), 0);
+  const width = Math.max(...report.checks.map((c) => cells(c.title[lang])));
   for (const check of report.checks) {
     const version = check.version ? ` ${check.version}` : '';
+    const title = check.title[lang];
     lines.push(
-      `${statusMark[check.status]?.padEnd(8) ?? ''}${check.title.padEnd(width)} ${version ? `${version.trim()} — ` : ''}${check.detail}`,
+      `${statusMark[check.status]?.padEnd(8) ?? ''}${title}${' '.repeat(width - cells(title))} ${version ? `${version.trim()} — ` : ''}${check.detail[lang]}`,
     );
-    if (check.fix && check.status !== 'ok') lines.push(`${' '.repeat(8 + width + 1)}fix: ${check.fix}`);
+    if (check.fix && check.status !== 'ok')
+      lines.push(`${' '.repeat(8 + width + 1)}${lang === 'en' ? 'fix' : '修复'}: ${check.fix[lang]}`);
   }
   const s = report.summary;
   lines.push('');
@@ -126,9 +132,10 @@ const commands: Record<string, Command> = {
     summary:
       'Check this host: QEMU, KVM (real boot probe), gdb, crash, kdump tools, toolchain, sources, Docker',
     usage:
-      'kdlab doctor [--json] [--no-kvm-probe]\n\n  Runs every check for real and prints the fix command for each missing piece.\n  Exit status: 0 when nothing is missing or broken, 1 otherwise.',
-    options: { json: { type: 'boolean' }, 'no-kvm-probe': { type: 'boolean' } },
+      'kdlab doctor [--json] [--no-kvm-probe] [--lang en|zh-CN]\n\n  Runs every check for real and prints the fix command for each missing piece.\n  --lang L   language of the results (default: zh-CN when LC_ALL, LC_MESSAGES or LANG is Chinese,\n             else en); --json gives every language.\n  Exit status: 0 when nothing is missing or broken, 1 otherwise.',
+    options: { json: { type: 'boolean' }, 'no-kvm-probe': { type: 'boolean' }, lang: { type: 'string' } },
     async run(values, ctx) {
+      const lang = cliLanguage(typeof values.lang === 'string' ? values.lang : undefined, ctx.env);
       return withBackend(ctx, 'web', async (backend) => {
         const detach = values.json ? () => undefined : showJobs(backend, ctx.stderr);
         try {
@@ -137,7 +144,9 @@ const commands: Record<string, Command> = {
             (progress, signal) =>
               backend.doctor.run({ kvmProbe: values['no-kvm-probe'] !== true, signal }, progress),
           );
-          ctx.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+          ctx.stdout.write(
+            values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report, lang),
+          );
           return report.summary.missing + report.summary.error > 0 ? 1 : 0;
         } finally {
           detach();

@@ -1,5 +1,6 @@
 // Result and event payload types shared by the engine, both transports and the renderer.
 import type { LabErrorData } from './errors';
+import type { LocalText } from './local-text';
 
 export type CheckStatus = 'ok' | 'warn' | 'missing' | 'error';
 
@@ -8,15 +9,15 @@ export type CheckCategory =
 
 export interface DoctorCheck {
   id: string;
-  title: string;
+  title: LocalText;
   category: CheckCategory;
   status: CheckStatus;
   /** The version the tool printed, when it has one. */
   version: string | null;
   /** What was found, in a sentence (path, probe outcome, free space…). */
-  detail: string;
-  /** The exact command that fixes a missing or broken piece. */
-  fix: string | null;
+  detail: LocalText;
+  /** The exact command that fixes a missing or broken piece (the same in every language unless it has a comment). */
+  fix: LocalText | null;
   durationMs: number;
 }
 
@@ -110,7 +111,8 @@ export interface VmInfo {
   kernelRelease: string;
   accel: 'kvm' | 'tcg';
   /** Why this accelerator (the KVM probe's verdict). */
-  accelReason: string;
+  /** Why KVM or TCG, in every interface language. */
+  accelReason: LocalText;
   gdbPort: number | null;
   argv: string[];
   startedAt: string;

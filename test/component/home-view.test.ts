@@ -2,10 +2,14 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { tick } from 'svelte';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiMethod, LabApi } from '../../electron/common/api';
 import { LabError } from '../../electron/common/errors';
+import { fmt, sameText } from '../../electron/common/local-text';
 import type { DoctorReport } from '../../electron/common/types';
+import { doctorTexts, toolPurposes } from '../../electron/lab/doctor/checks';
+import { i18n } from '../../renderer/src/lib/i18n/i18n.svelte';
 import HomeView from '../../renderer/src/views/HomeView.svelte';
 
 const report = JSON.parse(
@@ -28,6 +32,41 @@ function fakeApi(answers: Partial<Record<ApiMethod, () => unknown>>) {
 }
 
 describe('Home view', () => {
+  afterEach(() => {
+    i18n.language = 'en';
+  });
+
+  it('shows the checks in the interface language: switching to Chinese needs no new report', async () => {
+    const withMissing: DoctorReport = {
+      ...report,
+      checks: report.checks.map((c) =>
+        c.id === 'crash'
+          ? {
+              ...c,
+              status: 'missing',
+              version: null,
+              detail: fmt(doctorTexts.toolMissing, { command: 'crash', purpose: toolPurposes.crash }),
+              fix: sameText('sudo apt-get install -y crash'),
+            }
+          : c,
+      ),
+    };
+    const { api, calls } = fakeApi({ 'doctor.last': () => withMissing });
+    render(HomeView, { api });
+    const crash = await screen.findByTestId('doctor-check-crash');
+    const kvm = screen.getByTestId('doctor-check-kvm');
+    expect(crash.textContent).toContain('crash not found: analyzes vmcores');
+    expect(kvm.textContent).toContain('KVM acceleration (real boot probe)');
+    i18n.language = 'zh-CN';
+    await tick();
+    expect(crash.textContent).toContain('找不到 crash：用来分析 vmcore');
+    expect(within(crash).getByText('sudo apt-get install -y crash')).toBeTruthy();
+    expect(kvm.textContent).toContain('KVM 加速（真实启动探测）');
+    expect(kvm.textContent).toContain('已跳过 KVM 探测（--no-kvm-probe）');
+    expect(kvm.textContent).not.toContain('probe skipped');
+    expect(calls.filter(([m]) => m.startsWith('doctor.'))).toHaveLength(1);
+  });
+
   it('shows the last report: each check with its status, version and fix', async () => {
     const withMissing: DoctorReport = {
       ...report,
@@ -37,8 +76,8 @@ describe('Home view', () => {
               ...c,
               status: 'missing',
               version: null,
-              detail: 'crash not found: analyzes vmcores',
-              fix: 'sudo apt-get install -y crash',
+              detail: sameText('crash not found: analyzes vmcores'),
+              fix: sameText('sudo apt-get install -y crash'),
             }
           : c,
       ),

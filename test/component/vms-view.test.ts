@@ -14,7 +14,7 @@ function guest(id: string, exitReason: VmInfo['exitReason']): VmInfo {
     kernelKey: 'k1',
     kernelRelease: '6.1.192',
     accel: 'tcg',
-    accelReason: 'KVM probe timed out',
+    accelReason: { en: 'KVM probe timed out', 'zh-CN': 'KVM 探测超时' },
     gdbPort: null,
     argv: ['qemu-system-x86_64'],
     startedAt: '2026-11-22T22:00:00Z',

@@ -15,11 +15,16 @@ export function isPureCommand(text: string): boolean {
   );
 }
 
+/** Only program or file names (`mkfs.ext4 / debugfs`, `gdb`): nothing to translate. */
+export function isNamesOnly(text: string): boolean {
+  return /^[a-z0-9_.\-/ ]+$/.test(text.trim());
+}
+
 export function expectTranslated(text: LocalText, label = text.en): void {
   expect(text.en.trim(), label).not.toBe('');
   expect(text['zh-CN'].trim(), label).not.toBe('');
   expect(placeholders(text['zh-CN']), label).toEqual(placeholders(text.en));
-  if (isPureCommand(text.en)) return;
+  if (isPureCommand(text.en) || isNamesOnly(text.en)) return;
   // Fragments such as ' ({cpu})' or ': {list}' have no words to translate.
   const words = text.en.replace(/\{\w+\}/g, '').match(/[A-Za-z]{2,}/g) ?? [];
   if (words.length < 2) return;

@@ -29,7 +29,8 @@ describe('booting the lab kernel', () => {
       initrd: image.path,
       markers: [{ name: 'ready', pattern: 'KDLAB-INIT-READY' }],
     });
-    expect(vm.accel.reason.length).toBeGreaterThan(0);
+    expect(vm.accel.reason.en.length).toBeGreaterThan(0);
+    expect(vm.accel.reason['zh-CN']).toMatch(/[\u4e00-\u9fff]/);
     await vm.waitFor((m) => m.kind === 'marker' && m.detail === 'ready', 60_000);
     const kinds = vm.milestones.map((m) => m.kind);
     expect(kinds.slice(0, 3)).toEqual(['kernel', 'init', 'marker']);

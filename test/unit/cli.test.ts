@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { findElectron, hasDisplay } from '../../electron/cli/electron-launcher';
 import { formatDoctorReport, main } from '../../electron/cli/main';
 import { ProgressRenderer, formatEta, progressBar } from '../../electron/cli/progress-renderer';
+import { sameText } from '../../electron/common/local-text';
 import type { DoctorReport, JobInfo } from '../../electron/common/types';
 import { withTempDir } from '../helpers/temp';
 
@@ -75,22 +76,22 @@ describe('doctor report formatting', () => {
       checks: [
         {
           id: 'gdb',
-          title: 'gdb',
+          title: sameText('gdb'),
           category: 'debugger',
           status: 'ok',
           version: '13.1',
-          detail: '/usr/bin/gdb',
+          detail: sameText('/usr/bin/gdb'),
           fix: null,
           durationMs: 3,
         },
         {
           id: 'crash',
-          title: 'crash',
+          title: sameText('crash'),
           category: 'debugger',
           status: 'missing',
           version: null,
-          detail: 'crash not found',
-          fix: 'sudo apt-get install -y crash',
+          detail: { en: 'crash not found', 'zh-CN': '找不到 crash' },
+          fix: sameText('sudo apt-get install -y crash'),
           durationMs: 1,
         },
       ],
@@ -99,6 +100,8 @@ describe('doctor report formatting', () => {
     expect(text).toMatch(/^ok {6}gdb {3}13\.1 — \/usr\/bin\/gdb$/m);
     expect(text).toMatch(/^MISSING crash crash not found\n {14}fix: sudo apt-get install -y crash$/m);
     expect(text).toMatch(/1 ok, 0 warnings, 1 missing, 0 errors/);
+    const zh = formatDoctorReport(report, 'zh-CN');
+    expect(zh).toMatch(/^MISSING crash 找不到 crash\n {14}修复: sudo apt-get install -y crash$/m);
   });
 });
 

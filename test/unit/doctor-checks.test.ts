@@ -7,7 +7,8 @@ import {
   isPortFree,
   parseSourceName,
 } from '../../electron/lab/doctor/checks';
-import { classifyLinuxProbe, kvmProbeArgv } from '../../electron/lab/doctor/kvm-probe';
+import { fmt, sameText } from '../../electron/common/local-text';
+import { classifyLinuxProbe, kvmProbeArgv, kvmProbeTexts } from '../../electron/lab/doctor/kvm-probe';
 import { createServer } from 'node:net';
 
 // What the tools print on Debian 12 (captured on the lab machine).
@@ -142,11 +143,22 @@ describe('KVM probe', () => {
 
   it('explains each verdict, with a fix where there is one', () => {
     const base = { probe: '/boot/vmlinuz', durationMs: 1200 };
-    expect(describeKvm({ ...base, verdict: 'works', detail: 'booted 6.1' }, true).status).toBe('ok');
-    const perm = describeKvm({ ...base, verdict: 'no-permission', detail: '/dev/kvm exists but…' }, false);
-    expect(perm).toMatchObject({ status: 'warn', fix: expect.stringContaining('usermod -aG kvm') });
-    const hang = describeKvm({ ...base, verdict: 'hangs', detail: 'the guest printed nothing' }, true);
-    expect(hang.detail).toMatch(/KVM does not work here, kdlab uses TCG/);
+    const works = describeKvm(
+      { ...base, verdict: 'works', detail: fmt(kvmProbeTexts.booted, { release: '6.1' }) },
+      true,
+    );
+    expect(works.status).toBe('ok');
+    expect(works.detail['zh-CN']).toBe('KVM 可用：在 KVM 下启动了 6.1（探测：/boot/vmlinuz，1.2 秒）');
+    const perm = describeKvm(
+      { ...base, verdict: 'no-permission', detail: sameText('/dev/kvm exists but…') },
+      false,
+    );
+    expect(perm).toMatchObject({ status: 'warn', fix: { en: expect.stringContaining('usermod -aG kvm') } });
+    const hang = describeKvm({ ...base, verdict: 'hangs', detail: kvmProbeTexts.silent }, true);
+    expect(hang.detail.en).toMatch(/KVM does not work here, kdlab uses TCG: the guest printed nothing/);
+    expect(hang.detail['zh-CN']).toMatch(
+      /KVM 在这台机器上不能正常工作，kdlab 使用 TCG：客户机在超时之前没有任何输出/,
+    );
   });
 });
 

@@ -302,7 +302,7 @@ export const pipelineCommands: Record<string, Command> = {
             ],
           });
           const header = [
-            `kdlab boot: ${kernel.manifest.kernelRelease} on ${vm.accel.accel.toUpperCase()} — ${vm.accel.reason}`,
+            `kdlab boot: ${kernel.manifest.kernelRelease} on ${vm.accel.accel.toUpperCase()} — ${vm.accel.reason.en}`,
             vm.executor !== 'host' ? `QEMU runs in ${vm.executor}` : '',
             vm.gdbPort !== null
               ? `gdb stub on :${vm.gdbPort}${values.paused ? ' (paused at the first instruction)' : ''} — kdlab gdb --port ${vm.gdbPort}, or: gdb ${kernel.vmlinux} -ex 'target remote :${vm.gdbPort}'`

@@ -4,7 +4,9 @@ import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { cpus, hostname, release, totalmem, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { CheckStatus, DoctorReport, HostInfo } from '../../common/types';
+import { isLocalText, sameText } from '../../common/local-text';
+import type { LocalText } from '../../common/local-text';
+import type { CheckStatus, DoctorCheck, DoctorReport, HostInfo } from '../../common/types';
 import type { Progress } from '../jobs';
 import { writeJsonAtomic } from '../workspace';
 import { checkDefinitions, runCheck } from './checks';
@@ -67,16 +69,36 @@ export function dockerPinger(env: NodeJS.ProcessEnv, timeoutMs = 3_000): CheckCo
       return { ok: true, version: version.Version };
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      const reason =
+      const reason: LocalText =
         e.code === 'ENOENT'
-          ? 'no socket at /var/run/docker.sock (the daemon is not running)'
+          ? {
+              en: 'no socket at /var/run/docker.sock (the daemon is not running)',
+              'zh-CN': '/var/run/docker.sock 不存在（守护进程没有运行）',
+            }
           : e.code === 'EACCES'
-            ? 'permission denied on /var/run/docker.sock (add yourself to the docker group)'
-            : e.message;
+            ? {
+                en: 'permission denied on /var/run/docker.sock (add yourself to the docker group)',
+                'zh-CN': '没有 /var/run/docker.sock 的访问权限（把自己加入 docker 组）',
+              }
+            : sameText(e.message);
       return { ok: false, reason };
     } finally {
       clearTimeout(timer);
     }
+  };
+}
+
+/** A report saved before the texts were localized has plain strings: shown as they are in every language. */
+function upgradeReport(report: DoctorReport): DoctorReport {
+  const text = (v: unknown): LocalText => (isLocalText(v) ? v : sameText(String(v)));
+  return {
+    ...report,
+    checks: report.checks.map((c): DoctorCheck => ({
+      ...c,
+      title: text(c.title),
+      detail: text(c.detail),
+      fix: c.fix === null ? null : text(c.fix),
+    })),
   };
 }
 
@@ -95,7 +117,7 @@ export class Doctor {
   async last(): Promise<DoctorReport | null> {
     if (this.#last) return this.#last;
     try {
-      this.#last = JSON.parse(await readFile(this.reportPath, 'utf8')) as DoctorReport;
+      this.#last = upgradeReport(JSON.parse(await readFile(this.reportPath, 'utf8')) as DoctorReport);
     } catch {
       this.#last = null;
     }
@@ -132,10 +154,10 @@ export class Doctor {
         const check = await runCheck(definition, ctx);
         finished += 1;
         progress?.log(
-          `${check.status.padEnd(7)} ${check.title}: ${check.version ? `${check.version} — ` : ''}${check.detail}\n`,
+          `${check.status.padEnd(7)} ${check.title.en}: ${check.version ? `${check.version} — ` : ''}${check.detail.en}\n`,
         );
-        if (check.fix && check.status !== 'ok') progress?.log(`        fix: ${check.fix}\n`);
-        progress?.report({ fraction: finished / definitions.length, message: `Checked ${check.title}` });
+        if (check.fix && check.status !== 'ok') progress?.log(`        fix: ${check.fix.en}\n`);
+        progress?.report({ fraction: finished / definitions.length, message: `Checked ${check.title.en}` });
         return check;
       }),
     );

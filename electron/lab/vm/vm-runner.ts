@@ -7,6 +7,8 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../../common/errors';
 import type { LabErrorData } from '../../common/errors';
+import { fmt, isLocalText, sameText } from '../../common/local-text';
+import type { LocalText } from '../../common/local-text';
 import { isPortFree } from '../doctor/checks';
 import { probeKvm } from '../doctor/kvm-probe';
 import type { Executor, LabProcess } from '../exec/executor';
@@ -43,7 +45,8 @@ export interface BootSpec {
 
 export interface AccelChoice {
   accel: 'kvm' | 'tcg';
-  reason: string;
+  /** Why this accelerator, in every interface language (the VMs view shows it). */
+  reason: LocalText;
 }
 
 export interface VmExit {
@@ -165,6 +168,16 @@ export class RunningVm {
   }
 }
 
+/** Why a guest runs under KVM or TCG; `{detail}` is the KVM probe's verdict. */
+export const accelTexts = {
+  tcgAsked: { en: 'TCG was asked for', 'zh-CN': '指定了使用 TCG' },
+  kvmWorks: { en: 'KVM: {detail}', 'zh-CN': 'KVM：{detail}' },
+  tcgFallback: {
+    en: 'TCG, because KVM does not work with this kernel here: {detail}',
+    'zh-CN': '使用 TCG，因为 KVM 在这台机器上无法运行这个内核：{detail}',
+  },
+} satisfies Record<string, LocalText>;
+
 export class VmRunner {
   constructor(
     private readonly workspace: Workspace,
@@ -172,29 +185,32 @@ export class VmRunner {
   ) {}
 
   async chooseAccel(kernel: string, requested: BootSpec['accel'] = 'auto'): Promise<AccelChoice> {
-    if (requested === 'tcg') return { accel: 'tcg', reason: 'TCG was asked for' };
+    if (requested === 'tcg') return { accel: 'tcg', reason: accelTexts.tcgAsked };
     const info = await stat(kernel).catch(() => null);
     const key = `${kernel}:${info?.size ?? 0}:${Math.trunc(info?.mtimeMs ?? 0)}`;
     const file = join(this.workspace.stateDir, 'kvm-verdicts.json');
     const verdicts = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<
       string,
-      { verdict: string; detail: string }
+      { verdict: string; detail: LocalText | string }
     >;
     let known = verdicts[key];
+    // Verdicts saved before the probe's words were localized are plain English.
+    if (known && !isLocalText(known.detail)) known = { ...known, detail: sameText(known.detail) };
     if (!known) {
       const probe = await probeKvm({ kernels: [kernel], timeoutMs: 10_000 });
       known = { verdict: probe.verdict, detail: probe.detail };
       verdicts[key] = known;
       await writeJsonAtomic(file, verdicts);
     }
-    if (known.verdict === 'works') return { accel: 'kvm', reason: `KVM: ${known.detail}` };
+    const detail = isLocalText(known.detail) ? known.detail : sameText(known.detail);
+    if (known.verdict === 'works') return { accel: 'kvm', reason: fmt(accelTexts.kvmWorks, { detail }) };
     if (requested === 'kvm')
       throw new LabError(
         'UNAVAILABLE',
-        `KVM was asked for, but it does not work here: ${known.detail}.`,
+        `KVM was asked for, but it does not work here: ${detail.en}.`,
         'Boot with TCG (accel tcg).',
       );
-    return { accel: 'tcg', reason: `TCG, because KVM does not work with this kernel here: ${known.detail}` };
+    return { accel: 'tcg', reason: fmt(accelTexts.tcgFallback, { detail }) };
   }
 
   async resolveGdbPort(gdb: BootSpec['gdb']): Promise<number | null> {
