@@ -142,7 +142,8 @@ export interface KernelSummary {
       got: string;
       status: 'ok' | 'dropped' | 'changed';
       optional: boolean;
-      reason: string | null;
+      /** Why kconfig did not keep it, in every interface language. */
+      reason: LocalText | null;
     }[];
   };
   artifacts: { name: string; path: string; size: number }[];
