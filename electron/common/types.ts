@@ -142,8 +142,7 @@ export interface KernelSummary {
       got: string;
       status: 'ok' | 'dropped' | 'changed';
       optional: boolean;
-      /** Why kconfig did not keep it, in every interface language. */
-      reason: LocalText | null;
+      reason: string | null;
     }[];
   };
   artifacts: { name: string; path: string; size: number }[];

@@ -20,6 +20,7 @@ const views = [
   'vms',
   'debugger',
   'analyzer',
+  'decoder',
   'jobs',
   'terminal',
 ] as const;
@@ -43,6 +44,7 @@ const labels = {
       vms: 'VMs',
       debugger: 'Debugger',
       analyzer: 'Analyzer',
+      decoder: 'Decoder',
       jobs: 'Jobs',
       terminal: 'Terminal',
     },
@@ -65,6 +67,7 @@ const labels = {
       vms: '虚拟机',
       debugger: '调试器',
       analyzer: '分析',
+      decoder: '解码',
       jobs: '任务',
       terminal: '终端',
     },
@@ -110,7 +113,8 @@ export function menuTemplate(
       submenu: [
         ...views.map((view, i) => ({
           label: l.views[view],
-          accelerator: `CmdOrCtrl+${i + 1}`,
+          // Ctrl+1…9: the views after the ninth have none.
+          ...(i < 9 ? { accelerator: `CmdOrCtrl+${i + 1}` } : {}),
           click: () => actions.send({ command: 'navigate', view }),
         })),
         { type: 'separator' },

@@ -1,67 +1,74 @@
-// The Analyzer view's decoder on real logs: the seed write-ups' pastes decoded by the real decoder,
-// shown with the exit status, the explanation and the next steps.
+// The Analyzer view's vmcore library: an empty library said plainly, and Remove asking first (a
+// removed dump and its report are gone). The decoder has its own view (decoder-view.test.ts).
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ApiMethod, LabApi } from '../../electron/common/api';
 import { LabError } from '../../electron/common/errors';
-import { decodeText } from '../../electron/lab/analyze/decoder';
+import type { VmcoreSummary } from '../../electron/common/types';
 import AnalyzerView from '../../renderer/src/views/AnalyzerView.svelte';
 
-const fixture = (name: string) => readFileSync(join(process.cwd(), 'test/fixtures', name), 'utf8');
+const dump: VmcoreSummary = {
+  id: 'sysrq-1',
+  dir: '/ws/vmcores/sysrq-1',
+  vmcore: '/ws/vmcores/sysrq-1/vmcore',
+  consoleLog: null,
+  captureDmesg: null,
+  meta: {
+    id: 'sysrq-1',
+    kernelRelease: '6.1.192',
+    buildId: null,
+    createdAt: '2026-11-22T10:00:00.000Z',
+    trigger: { kind: 'sysrq' },
+    dumpLevel: 31,
+    size: 11 * 1024 * 1024,
+    guestMemoryMiB: 1024,
+    crashkernelMiB: 128,
+    panic: 'Kernel panic - not syncing: sysrq triggered crash',
+    timings: { bootToPanicMs: null, panicToHostMs: null },
+  },
+};
 
-function fakeApi(): LabApi {
-  const answers: Partial<Record<ApiMethod, (args: { text?: string }) => unknown>> = {
+function fakeApi(vmcores: VmcoreSummary[]) {
+  const removed: string[] = [];
+  const answers: Partial<Record<ApiMethod, (args: { id?: string }) => unknown>> = {
     'kernels.list': () => [],
     'vms.list': () => [],
-    'vmcores.list': () => [],
-    'decoder.decode': (args) => decodeText(args.text ?? ''),
+    'vmcores.list': () => vmcores.filter((v) => !removed.includes(v.id)),
+    'vmcores.remove': (args) => {
+      removed.push(args.id!);
+      return null;
+    },
   };
-  return {
-    invoke: (async (method: ApiMethod, args: { text?: string }) => {
+  const api: LabApi = {
+    invoke: (async (method: ApiMethod, args: { id?: string }) => {
       const answer = answers[method];
       if (!answer) throw new LabError('UNKNOWN_METHOD', method);
       return answer(args);
     }) as LabApi['invoke'],
     on: () => () => undefined,
   };
+  return { api, removed };
 }
 
-describe('Analyzer view: decoder', () => {
-  it('decodes the seed 001 log: exitcode=0x00007f00 is exit(127), with causes and next steps', async () => {
-    render(AnalyzerView, { api: fakeApi() });
-    await fireEvent.input(screen.getByTestId('decoder-input'), {
-      target: { value: fixture('panic-logs/seed001-systemd-exitcode-7f00.log') },
-    });
-    await fireEvent.click(screen.getByRole('button', { name: 'Decode' }));
-    const card = (await screen.findAllByTestId('decoded-report'))[0]!;
-    expect(within(card).getByText(/exit\(127\)/)).toBeTruthy();
-    expect(card.textContent).toContain('0x00007f00');
-    expect(within(card).getByText('Likely causes')).toBeTruthy();
-    expect(within(card).getByText('Next steps')).toBeTruthy();
-  });
-
-  it('decodes the flattened NULL dereference of seed 002 with its fault address, task and taint', async () => {
-    render(AnalyzerView, { api: fakeApi() });
-    await fireEvent.input(screen.getByTestId('decoder-input'), {
-      target: { value: fixture('panic-logs/seed002-flattened-null-deref-0x74.log') },
-    });
-    await fireEvent.click(screen.getByRole('button', { name: 'Decode' }));
-    const card = (await screen.findAllByTestId('decoded-report'))[0]!;
-    expect(card.textContent).toMatch(/null-deref/);
-    expect(card.textContent).toMatch(/0x0*74/);
-    expect(card.textContent).toContain('AliYunDun (pid 1362) · CPU 5');
-    expect(card.textContent).toMatch(/O: [^;]*out-of-tree/i);
-  });
-
-  it('says how many reports a log holds, and shows an empty library plainly', async () => {
-    render(AnalyzerView, { api: fakeApi() });
+describe('Analyzer view: the vmcore library', () => {
+  it('shows an empty library plainly', async () => {
+    render(AnalyzerView, { api: fakeApi([]).api });
     expect(await screen.findByText(/No vmcores yet/)).toBeTruthy();
-    await fireEvent.input(screen.getByTestId('decoder-input'), {
-      target: { value: 'nothing to see here\n' },
-    });
-    await fireEvent.click(screen.getByRole('button', { name: 'Decode' }));
-    expect((await screen.findByTestId('decoder-count')).textContent).toContain('0 report(s)');
+  });
+
+  it('asks before removing a vmcore; Cancel keeps it, Delete removes it', async () => {
+    const { api, removed } = fakeApi([dump]);
+    render(AnalyzerView, { api });
+    const library = await screen.findByTestId('vmcore-library');
+    await fireEvent.click(within(library).getByRole('button', { name: 'Remove' }));
+    const confirm = within(library).getByRole('group', { name: 'Delete this vmcore and its report?' });
+    await fireEvent.click(within(confirm).getByRole('button', { name: 'Cancel' }));
+    expect(removed).toEqual([]);
+    expect(within(library).getByText('sysrq triggered crash', { exact: false })).toBeTruthy();
+
+    await fireEvent.click(within(library).getByRole('button', { name: 'Remove' }));
+    await fireEvent.click(within(library).getByRole('button', { name: 'Delete' }));
+    expect(removed).toEqual(['sysrq-1']);
+    expect(await screen.findByText(/No vmcores yet/)).toBeTruthy();
   });
 });

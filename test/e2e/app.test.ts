@@ -20,6 +20,7 @@ const views = [
   'vms',
   'debugger',
   'analyzer',
+  'decoder',
   'jobs',
   'terminal',
 ] as const;

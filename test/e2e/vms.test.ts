@@ -77,7 +77,7 @@ describe('VMs view', () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('lists the vmcore library and decodes a pasted console log', async () => {
+  it('lists the vmcore library, then decodes a pasted console log in the Decoder (its nav entry)', async () => {
     await page.goto(`${app.origin}/#/analyzer`);
     await expect
       .poll(() => page.getByTestId('vmcore-library').textContent(), { timeout: 20_000 })
@@ -87,6 +87,8 @@ describe('VMs view', () => {
       join(appRoot, 'test/fixtures/panic-logs', 'seed001-systemd-exitcode-7f00.log'),
       'utf8',
     );
+    await page.getByRole('navigation').getByRole('link', { name: 'Decoder', exact: true }).click();
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/decoder');
     await page.getByTestId('decoder-input').fill(log);
     await page.getByRole('button', { name: 'Decode', exact: true }).click();
     await expect

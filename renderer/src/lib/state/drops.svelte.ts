@@ -41,14 +41,14 @@ export class Drops {
   async route(file: File): Promise<void> {
     if (await looksLikeLog(file)) {
       inbox.pendingLog = { text: await file.text(), path: file.name };
-      location.hash = '#/analyzer';
+      location.hash = '#/decoder';
       return;
     }
     const identity = await this.identify(file);
     if (!identity) return;
     if (identity.kind === 'log') {
       inbox.pendingLog = { text: await file.text(), path: file.name };
-      location.hash = '#/analyzer';
+      location.hash = '#/decoder';
       return;
     }
     const view = deliverPath(identity.kind, identity.path, file.name);

@@ -7,6 +7,7 @@ export const views = [
   'vms',
   'debugger',
   'analyzer',
+  'decoder',
   'jobs',
   'terminal',
   'settings',
