@@ -45,7 +45,7 @@ export function joinText(parts: LocalText[], sep: LocalText = { en: '', 'zh-CN':
 
 /** The placeholders a template uses, for tests that both languages take the same ones. */
 export function placeholders(text: string): string[] {
-  return [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
+  return [...new Set([...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!))].sort();
 }
 
 /** The CLI's language: `--lang` when given, else zh-CN when LC_ALL/LC_MESSAGES/LANG say Chinese, else English. */

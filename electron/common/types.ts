@@ -142,7 +142,8 @@ export interface KernelSummary {
       got: string;
       status: 'ok' | 'dropped' | 'changed';
       optional: boolean;
-      reason: string | null;
+      /** Why kconfig did not keep it, in every interface language. */
+      reason: LocalText | null;
     }[];
   };
   artifacts: { name: string; path: string; size: number }[];
@@ -208,7 +209,8 @@ export interface ImageSummary {
   createdAt?: string;
   init: string | null;
   entries: ImageEntryInfo[];
-  checks: { id: string; ok: boolean; severity: string; message: string }[];
+  /** Pre-boot checks; the message in every interface language. */
+  checks: { id: string; ok: boolean; severity: string; message: LocalText }[];
 }
 
 /** An image packed earlier in this workspace (from its cache manifest). */

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readElfDeps } from '../../electron/lab/image/elf-deps';
-import { checkImage } from '../../electron/lab/image/image-checks';
+import { checkImage, imageCheckTexts } from '../../electron/lab/image/image-checks';
 import type { ImageEntry } from '../../electron/lab/image/image-checks';
+import { expectTranslated } from '../helpers/local-text-checks';
 import { parseLdd, renderCpioList } from '../../electron/lab/image/initramfs';
 import { renderInit } from '../../electron/lab/image/init-templates';
 
@@ -52,8 +53,15 @@ describe('pre-boot checks', () => {
     ]);
     expect(checks[0]).toMatchObject({
       id: 'init-interpreter',
-      message: expect.stringContaining('/bin/bash'),
+      message: {
+        en: '/init is a script for /bin/bash, which is not in the image',
+        'zh-CN': '/init 是一个由 /bin/bash 执行的脚本，但镜像里没有 /bin/bash',
+      },
     });
+  });
+
+  it.each(Object.entries(imageCheckTexts))('message %s is in English and Chinese', (key, text) => {
+    expectTranslated(text, key);
   });
 
   it('refuses a binary for the wrong architecture', () => {
@@ -64,6 +72,7 @@ describe('pre-boot checks', () => {
     const checks = checkImage([...base, { path: '/init', type: 'file', mode: 0o755, content: node }]);
     expect(checks.map((c) => c.id)).toEqual(['interpreter', 'libraries']);
     expect(checks[1]?.wouldSee).toMatch(/0x00007f00/);
+    expect(checks[1]?.message['zh-CN']).toMatch(/^\/init 需要 \S+.*，但镜像里没有$/);
   });
 
   it('follows symlinks inside the image', () => {

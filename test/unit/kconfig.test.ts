@@ -6,8 +6,10 @@ import {
   explainDrop,
   parseConfig,
   parseExpr,
+  dropTexts,
   unmetSymbols,
 } from '../../electron/lab/kernel/kconfig';
+import { expectTranslated } from '../helpers/local-text-checks';
 
 const values = parseConfig(`
 CONFIG_NET=y
@@ -87,9 +89,24 @@ describe('dropped options', () => {
     const final = parseConfig('CONFIG_NET=y\nCONFIG_NETWORK_FILESYSTEMS=y\nCONFIG_NET_9P=y\n');
     expect(explainDrop('9P_FS', index, final)).toMatchObject({
       definedAt: 'fs/9p/Kconfig:2',
-      text: 'depends on INET && NET_9P — unmet: INET is not set',
+      text: {
+        en: 'depends on INET && NET_9P — unmet: INET is not set',
+        'zh-CN': 'depends on INET && NET_9P —— 未满足：INET 未设置',
+      },
     });
-    expect(explainDrop('NO_SUCH', index, final).text).toMatch(/does not exist in this kernel's Kconfig/);
+    expect(explainDrop('NO_SUCH', index, final).text).toEqual({
+      en: "CONFIG_NO_SUCH does not exist in this kernel's Kconfig (misspelt, renamed, or for another architecture)",
+      'zh-CN': '这个内核的 Kconfig 里没有 CONFIG_NO_SUCH（拼写错误、已改名，或属于其他架构）',
+    });
+    // Two unmet conditions: joined with Chinese punctuation.
+    const two = parseConfig('CONFIG_NET=y\nCONFIG_NET_9P=m\n');
+    expect(explainDrop('9P_FS', index, two).text['zh-CN']).toBe(
+      'depends on NETWORK_FILESYSTEMS —— 未满足：NETWORK_FILESYSTEMS 未设置；depends on INET && NET_9P —— 未满足：INET 未设置',
+    );
+  });
+
+  it.each(Object.entries(dropTexts))('reason text %s is in English and Chinese', (key, text) => {
+    expectTranslated(text, key);
   });
 
   it('fails verification on a dropped option unless it is optional', () => {
@@ -104,7 +121,10 @@ describe('dropped options', () => {
         got: 'n',
         status: 'dropped',
         fragment: 'qemu-virt',
-        reason: expect.stringContaining('INET is not set'),
+        reason: {
+          en: expect.stringContaining('INET is not set'),
+          'zh-CN': expect.stringContaining('INET 未设置'),
+        },
       }),
     ]);
     const lenient = parseFragment(

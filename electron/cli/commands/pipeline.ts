@@ -179,7 +179,7 @@ export const pipelineCommands: Record<string, Command> = {
           [
             `initramfs ${image.path}`,
             `  ${mib(image.size)}, ${image.entries.length} entries${image.cacheHit ? ' (cache hit)' : ''}`,
-            `  checks: ${warnings.length === 0 ? 'all passed' : warnings.map((w) => w.message).join('; ')}`,
+            `  checks: ${warnings.length === 0 ? 'all passed' : warnings.map((w) => w.message.en).join('; ')}`,
           ].join('\n'),
         );
         return 0;

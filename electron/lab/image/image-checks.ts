@@ -1,4 +1,8 @@
 // Checks before boot, each a clear error: the seeds' boot failures caught before they happen.
+// Messages are in English and Simplified Chinese (the Images view shows the interface language);
+// what the kernel would print stays as the kernel prints it.
+import { fmt } from '../../common/local-text';
+import type { LocalText } from '../../common/local-text';
 import { readElfDeps } from './elf-deps';
 
 export interface ImageEntry {
@@ -14,10 +18,39 @@ export interface ImageCheck {
   id: string;
   ok: boolean;
   severity: 'error' | 'warning';
-  message: string;
+  message: LocalText;
   /** What the kernel would print without this check. */
   wouldSee: string | null;
 }
+
+const L = (en: string, zh: string): LocalText => ({ en, 'zh-CN': zh });
+
+/** The checks' messages; `{name}` placeholders are filled by `fmt`. */
+export const imageCheckTexts = {
+  wrongArch: L(
+    '{path} is built for {machine}, but the guest is {arch}',
+    '{path} 是为 {machine} 编译的，但客户机是 {arch}',
+  ),
+  noLoader: L(
+    '{path} is dynamically linked and its loader {interpreter} is not in the image (use a static build, or add its libraries)',
+    '{path} 是动态链接的，而它的加载器 {interpreter} 不在镜像里（改用静态链接版本，或把它的库加进来）',
+  ),
+  noLibraries: L('{path} needs {libraries}, not in the image', '{path} 需要 {libraries}，但镜像里没有'),
+  noInit: L(
+    'there is no {init} in the initramfs: the kernel falls back to root= and cannot mount a root filesystem',
+    'initramfs 里没有 {init}：内核会退回到 root=，却无法挂载根文件系统',
+  ),
+  initNotExecutable: L(
+    '{init} is not an executable file (mode {mode})',
+    '{init} 不是可执行文件（权限 {mode}）',
+  ),
+  noInterpreter: L(
+    '{init} is a script for {interpreter}, which is not in the image',
+    '{init} 是一个由 {interpreter} 执行的脚本，但镜像里没有 {interpreter}',
+  ),
+  initOk: L('{init} is present, executable and can run', '{init} 存在、可执行，并且能够运行'),
+} satisfies Record<string, LocalText>;
+const T = imageCheckTexts;
 
 const libDirs = ['/lib', '/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu'];
 
@@ -55,7 +88,7 @@ export function checkBinary(entries: Map<string, ImageEntry>, path: string, arch
       id: 'arch',
       ok: false,
       severity: 'error',
-      message: `${path} is built for ${deps.machine}, but the guest is ${arch}`,
+      message: fmt(T.wrongArch, { path, machine: deps.machine, arch }),
       wouldSee: 'Failed to execute … (error -8)',
     });
   }
@@ -64,7 +97,7 @@ export function checkBinary(entries: Map<string, ImageEntry>, path: string, arch
       id: 'interpreter',
       ok: false,
       severity: 'error',
-      message: `${path} is dynamically linked and its loader ${deps.interpreter} is not in the image (use a static build, or add its libraries)`,
+      message: fmt(T.noLoader, { path, interpreter: deps.interpreter }),
       wouldSee: 'Failed to execute … (error -2)',
     });
   }
@@ -74,7 +107,7 @@ export function checkBinary(entries: Map<string, ImageEntry>, path: string, arch
       id: 'libraries',
       ok: false,
       severity: 'error',
-      message: `${path} needs ${missing.join(', ')}, not in the image`,
+      message: fmt(T.noLibraries, { path, libraries: missing.join(', ') }),
       wouldSee: 'error while loading shared libraries → exit status 127 (exitcode=0x00007f00 for init)',
     });
   }
@@ -92,7 +125,7 @@ export function checkImage(list: ImageEntry[], options: { init?: string; arch?: 
       id: 'init-missing',
       ok: false,
       severity: 'error',
-      message: `there is no ${initPath} in the initramfs: the kernel falls back to root= and cannot mount a root filesystem`,
+      message: fmt(T.noInit, { init: initPath }),
       wouldSee: 'VFS: Unable to mount root fs on unknown-block(0,0)',
     });
     return checks;
@@ -102,7 +135,7 @@ export function checkImage(list: ImageEntry[], options: { init?: string; arch?: 
       id: 'init-not-executable',
       ok: false,
       severity: 'error',
-      message: `${initPath} is not an executable file (mode ${init.mode.toString(8)})`,
+      message: fmt(T.initNotExecutable, { init: initPath, mode: init.mode.toString(8) }),
       wouldSee: `Failed to execute ${initPath} (error -13)`,
     });
     return checks;
@@ -116,7 +149,7 @@ export function checkImage(list: ImageEntry[], options: { init?: string; arch?: 
         id: 'init-interpreter',
         ok: false,
         severity: 'error',
-        message: `${initPath} is a script for ${interpreter}, which is not in the image`,
+        message: fmt(T.noInterpreter, { init: initPath, interpreter }),
         wouldSee: `Failed to execute ${initPath} (error -2), then "No working init found"`,
       });
     } else {
@@ -136,7 +169,7 @@ export function checkImage(list: ImageEntry[], options: { init?: string; arch?: 
       id: 'init',
       ok: true,
       severity: 'error',
-      message: `${initPath} is present, executable and can run`,
+      message: fmt(T.initOk, { init: initPath }),
       wouldSee: null,
     });
   }

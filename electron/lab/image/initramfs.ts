@@ -265,7 +265,7 @@ export class ImageBuilder {
     if (errors.length > 0 && !spec.allowBroken) {
       throw new LabError(
         'BAD_REQUEST',
-        `The initramfs would not boot: ${errors.map((e) => e.message).join('; ')}.`,
+        `The initramfs would not boot: ${errors.map((e) => e.message.en).join('; ')}.`,
         errors
           .map((e) => (e.wouldSee ? `Without this check the kernel would print: ${e.wouldSee}` : ''))
           .filter(Boolean)

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../../common/errors';
+import type { LocalText } from '../../common/local-text';
 import { explainDrop, parseConfig } from './kconfig';
 import type { ConfigValues, KconfigIndex } from './kconfig';
 
@@ -49,8 +50,8 @@ export interface OptionCheck {
   got: string;
   status: OptionStatus;
   optional: boolean;
-  /** Why kconfig did not keep it: the unmet `depends on`, where the symbol is defined. */
-  reason: string | null;
+  /** Why kconfig did not keep it: the unmet `depends on`, in every interface language. */
+  reason: LocalText | null;
   definedAt: string | null;
 }
 
@@ -98,7 +99,7 @@ export function formatVerificationFailure(verification: ConfigVerification): str
   return verification.failures
     .map(
       (c) =>
-        `CONFIG_${c.option} (from ${c.fragment}): wanted ${c.wanted}, got ${c.got === 'n' ? 'not set' : c.got} — ${c.reason ?? 'unknown reason'}`,
+        `CONFIG_${c.option} (from ${c.fragment}): wanted ${c.wanted}, got ${c.got === 'n' ? 'not set' : c.got} — ${c.reason?.en ?? 'unknown reason'}`,
     )
     .join('\n');
 }

@@ -3,6 +3,8 @@
 // conditions (its own `depends on`, plus every enclosing `if` and `menu … depends on`).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fmt, joinText, sameText } from '../../common/local-text';
+import type { LocalText } from '../../common/local-text';
 
 export type ConfigValues = Map<string, string>;
 
@@ -314,18 +316,37 @@ export interface DropReason {
   /** The conditions that do not hold in the final config, as written in Kconfig. */
   unmet: { condition: string; symbols: { name: string; value: string }[] }[];
   definedAt: string | null;
-  text: string;
+  /** In every interface language (the Kernels view shows it); Kconfig expressions stay as written. */
+  text: LocalText;
 }
+
+const L = (en: string, zh: string): LocalText => ({ en, 'zh-CN': zh });
+
+/** The reasons' words; `{name}` placeholders are filled by `fmt`. */
+export const dropTexts = {
+  noSuchSymbol: L(
+    "CONFIG_{name} does not exist in this kernel's Kconfig (misspelt, renamed, or for another architecture)",
+    '这个内核的 Kconfig 里没有 CONFIG_{name}（拼写错误、已改名，或属于其他架构）',
+  ),
+  otherValue: L(
+    'its dependencies hold, but kconfig chose another value{noPrompt} (a choice, a range or a select may override it)',
+    '它的依赖都满足，但 kconfig 选了另一个值{noPrompt}（choice、range 或 select 可能覆盖了它）',
+  ),
+  noPrompt: L(
+    ' (it has no prompt and is only selected by other options)',
+    '（它没有提示项，只能由其他选项 select）',
+  ),
+  unmet: L('depends on {condition} — unmet: {symbols}', 'depends on {condition} —— 未满足：{symbols}'),
+  notSet: L('{name} is not set', '{name} 未设置'),
+  separator: L('; ', '；'),
+  listSeparator: L(', ', '，'),
+} satisfies Record<string, LocalText>;
 
 /** Why a symbol did not end up with the requested value, in a sentence a kernel engineer would write. */
 export function explainDrop(name: string, index: KconfigIndex, final: ConfigValues): DropReason {
   const defs = index.get(name);
   if (!defs || defs.length === 0) {
-    return {
-      unmet: [],
-      definedAt: null,
-      text: `CONFIG_${name} does not exist in this kernel's Kconfig (misspelt, renamed, or for another architecture)`,
-    };
+    return { unmet: [], definedAt: null, text: fmt(dropTexts.noSuchSymbol, { name }) };
   }
   const unmet: DropReason['unmet'] = [];
   for (const def of defs) {
@@ -348,18 +369,22 @@ export function explainDrop(name: string, index: KconfigIndex, final: ConfigValu
   const def = defs[0]!;
   const definedAt = `${def.file}:${def.line}`;
   if (unmet.length === 0) {
-    const type = def.type === null ? ' (it has no prompt and is only selected by other options)' : '';
-    return {
-      unmet,
-      definedAt,
-      text: `its dependencies hold, but kconfig chose another value${type} (a choice, a range or a select may override it)`,
-    };
+    const noPrompt = def.type === null ? dropTexts.noPrompt : sameText('');
+    return { unmet, definedAt, text: fmt(dropTexts.otherValue, { noPrompt }) };
   }
-  const text = unmet
-    .map(
-      (u) =>
-        `depends on ${u.condition} — unmet: ${u.symbols.map((s) => `${s.name}${s.value === 'n' ? ' is not set' : `=${s.value}`}`).join(', ')}`,
-    )
-    .join('; ');
+  const text = joinText(
+    unmet.map((u) =>
+      fmt(dropTexts.unmet, {
+        condition: u.condition,
+        symbols: joinText(
+          u.symbols.map((s) =>
+            s.value === 'n' ? fmt(dropTexts.notSet, { name: s.name }) : sameText(`${s.name}=${s.value}`),
+          ),
+          dropTexts.listSeparator,
+        ),
+      }),
+    ),
+    dropTexts.separator,
+  );
   return { unmet, definedAt, text };
 }

@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { LabError } from '../../common/errors';
+import { isLocalText, sameText } from '../../common/local-text';
 import type { Progress } from '../jobs';
 import type { ExecRunOptions, Executor } from '../exec/executor';
 import { ranWhere } from '../exec/executor';
@@ -284,7 +285,7 @@ export class KernelBuilder {
     await writeJsonAtomic(join(out, 'kdlab-verification.json'), verification);
     for (const check of verification.checks.filter((c) => c.status !== 'ok')) {
       log(
-        `${check.optional ? 'optional, dropped' : 'DROPPED'}: CONFIG_${check.option} (${check.fragment}) wanted ${check.wanted}, got ${check.got} — ${check.reason ?? ''}\n`,
+        `${check.optional ? 'optional, dropped' : 'DROPPED'}: CONFIG_${check.option} (${check.fragment}) wanted ${check.wanted}, got ${check.got} — ${check.reason?.en ?? ''}\n`,
       );
     }
     if (!verification.ok) {
@@ -444,6 +445,9 @@ export class KernelBuilder {
 
   async #artifacts(key: string, dir: string, cacheHit: boolean): Promise<KernelArtifacts> {
     const manifest = JSON.parse(await readFile(join(dir, 'kernel.json'), 'utf8')) as KernelManifest;
+    // Kernels built before the reasons were localized carry plain English.
+    for (const check of manifest.verification?.checks ?? [])
+      if (check.reason !== null && !isLocalText(check.reason)) check.reason = sameText(String(check.reason));
     const modulesDir = join(dir, 'modules');
     const modules = (await stat(modulesDir).catch(() => null)) ? await findFiles(modulesDir, '.ko') : [];
     return {
