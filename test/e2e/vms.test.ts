@@ -1,12 +1,14 @@
 // The VMs view in a real browser against `kdlab serve` on the lab kernel: boot, the serial console in
 // xterm.js (typed into), crash now, the panic on the boot timeline, power off. Screenshots saved.
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openLabPage } from '../helpers/browser';
 import { appRoot, ensureBuilt } from '../helpers/build';
 import { KdumpCapture } from '../../electron/lab/kdump/kdump-capture';
+import { ModuleBuilder } from '../../electron/lab/kernel/module-builder';
+import type { CrashReport } from '../../electron/common/types';
 import { VmcoreLibrary } from '../../electron/lab/kdump/vmcore-library';
 import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
 import { startServed } from '../helpers/serve';
@@ -26,6 +28,21 @@ beforeAll(async () => {
     await jobs.withProgress({ title: 'capture', kind: 'capture' }, (p, signal) =>
       new KdumpCapture(workspace).capture({ kernel, trigger: { kind: 'sysrq' } }, p, signal),
     );
+  // And the report card of a module Oops needs a NULL-dereferencing module's vmcore.
+  if (!(await new VmcoreLibrary(workspace).list()).some((e) => e.meta.panic?.startsWith(nullDeref)))
+    await jobs.withProgress({ title: 'capture', kind: 'capture' }, async (p, signal) => {
+      const [mod] = await new ModuleBuilder(workspace).build(
+        kernel,
+        join(appRoot, 'lab-images/modules/null-deref'),
+        p,
+        signal,
+      );
+      return new KdumpCapture(workspace).capture(
+        { kernel, trigger: { kind: 'module', file: 'kdlab_null_deref.ko' }, modules: [mod!.ko] },
+        p,
+        signal,
+      );
+    });
   mkdirSync(shots, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, KDLAB_HOME: testWorkspaceRoot };
   delete env.DISPLAY;
@@ -40,6 +57,25 @@ afterAll(async () => {
 });
 
 const consoleText = () => page.locator('.xterm-rows').first().textContent();
+const nullDeref = 'BUG: kernel NULL pointer dereference';
+
+/** The report the back end stored beside the vmcore the card shows. */
+async function shownReport(): Promise<CrashReport> {
+  const vmcore = (await page.getByTestId('report-vmcore').textContent()) ?? '';
+  return JSON.parse(readFileSync(join(dirname(vmcore), 'report.json'), 'utf8')) as CrashReport;
+}
+
+/** Row #0 of the backtrace table, cell by cell, against frame #0 of the stored report. */
+async function expectFirstFrame(report: CrashReport) {
+  const frame = report.backtrace.frames[0]!;
+  const cells = page.getByTestId('report-backtrace').locator('tbody tr').first().locator('td');
+  expect(await cells.nth(0).textContent()).toBe('0');
+  expect(await cells.nth(1).locator('code').first().textContent()).toBe(frame.function);
+  expect(await cells.nth(2).locator('code').textContent()).toBe(frame.address);
+  expect(await cells.nth(3).textContent()).toBe(
+    `${frame.file!.split('/').slice(-3).join('/')}:${frame.line}`,
+  );
+}
 
 describe('VMs view', () => {
   it('boots the lab kernel, shows its console, takes typed commands, crashes on request', async () => {
@@ -174,15 +210,72 @@ describe('VMs view', () => {
     await expect
       .poll(() => page.getByTestId('report-panic').textContent(), { timeout: 120_000 })
       .toContain('sysrq triggered crash');
+    // A sysrq-c panic with kdump loaded: #0 is machine_kexec (panic → __crash_kexec → machine_kexec),
+    // the sysrq handler further down.
+    const report = await shownReport();
+    expect(report.backtrace.frames.map((f) => f.function).slice(0, 4)).toEqual([
+      'machine_kexec',
+      '__crash_kexec',
+      'panic',
+      '__handle_sysrq',
+    ]);
+    await expectFirstFrame(report);
     expect(await page.getByTestId('report-backtrace').textContent()).toMatch(
       /__handle_sysrq[\s\S]*sysrq\.c:\d+/,
     );
+    expect(await page.getByTestId('report-taint').textContent()).toContain('not tainted');
     expect(await page.getByTestId('report-ps').textContent()).toContain('>');
     await page.screenshot({ path: join(shots, 'analyzer-report.png'), fullPage: true });
+    await page
+      .getByTestId('crash-report')
+      .locator('section.card')
+      .screenshot({ path: join(shots, 'report-card-sysrq.png') });
+    await page.locator('nav select').selectOption('zh-CN');
+    expect(await page.getByTestId('report-taint').textContent()).toContain('未被污染');
+    await page
+      .getByTestId('crash-report')
+      .locator('section.card')
+      .screenshot({ path: join(shots, 'report-card-sysrq-zh-CN.png') });
+    await page.locator('nav select').selectOption('en');
     await row.getByRole('button', { name: 'crash console' }).click();
     await expect
       .poll(() => page.locator('.xterm-rows').first().textContent(), { timeout: 120_000 })
       .toContain('crash>');
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
+
+  it('analyzes a module Oops: the BUG line, Oops line, RIP, fault address and taint on the card', async () => {
+    await page.goto(`${app.origin}/#/analyzer`);
+    const row = page.locator('[data-testid="vmcore-library"] tr', { hasText: nullDeref }).first();
+    await row.getByRole('button', { name: 'Analyze' }).click();
+    await expect
+      .poll(() => page.getByTestId('report-panic').textContent(), { timeout: 120_000 })
+      .toBe('BUG: kernel NULL pointer dereference, address: 0000000000000010');
+    const report = await shownReport();
+    expect(await page.getByTestId('report-oops').textContent()).toBe(report.summary.oops);
+    expect(report.summary.oops).toMatch(/^Oops: 0000 \[#1\]/);
+    expect(await page.getByTestId('report-rip').textContent()).toMatch(
+      /^kdlab_null_deref_init\+0x[0-9a-f]+\/0x[0-9a-f]+ \[kdlab_null_deref\]$/,
+    );
+    expect(await page.getByTestId('report-fault-address').textContent()).toBe('0x0000000000000010');
+    const taint = page.getByTestId('report-taint');
+    expect(await taint.locator('code.flag', { hasText: 'O' }).getAttribute('title')).toBe(
+      'an out-of-tree (externally built) module was loaded',
+    );
+    await expectFirstFrame(report);
+    await page
+      .getByTestId('crash-report')
+      .locator('section.card')
+      .screenshot({ path: join(shots, 'report-card-oops.png') });
+    await page.locator('nav select').selectOption('zh-CN');
+    expect(await taint.locator('code.flag', { hasText: 'O' }).getAttribute('title')).toBe(
+      '加载过树外（单独编译）的模块',
+    );
+    await page
+      .getByTestId('crash-report')
+      .locator('section.card')
+      .screenshot({ path: join(shots, 'report-card-oops-zh-CN.png') });
+    await page.locator('nav select').selectOption('en');
     expect(consoleErrors).toEqual([]);
   }, 300_000);
 
