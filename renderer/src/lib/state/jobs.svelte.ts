@@ -49,6 +49,11 @@ export class JobsState {
 
   async openLog(id: string): Promise<void> {
     this.#open.add(id);
+    this.#logs[id] = await this.readLog(id);
+  }
+
+  /** The whole log as it is on disk now (for "Save log"), without opening it in the view. */
+  async readLog(id: string): Promise<string> {
     let text = '';
     let offset = 0;
     for (;;) {
@@ -57,7 +62,7 @@ export class JobsState {
       if (chunk.text === '' || chunk.nextOffset >= chunk.size) break;
       offset = chunk.nextOffset;
     }
-    this.#logs[id] = text;
+    return text;
   }
 
   closeLog(id: string): void {
