@@ -5,6 +5,7 @@ import type { LabEventName, LabEvents } from './events';
 import type { Result } from './errors';
 import type { UiLanguage } from './job-notices';
 import type { SaveFileRequest, SaveFileResult } from './save-file';
+import type { RecipeProblem } from '../lab/recipes/recipe-problem';
 import type {
   AppInfo,
   CrashReport,
@@ -144,6 +145,8 @@ export const apiRequestSchemas = {
     })
     .strict(),
   'recipes.list': empty,
+  /** The recipes that do not load, with their FILE:LINE:COL errors (recipes.list shows the others). */
+  'recipes.problems': empty,
   'recipes.state': z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }).strict(),
   'recipes.run': z
     .object({
@@ -286,6 +289,7 @@ export interface ApiResults {
   'vms.dumpMemory': VmcoreSummary;
   'decoder.decode': DecodedReport[];
   'recipes.list': Recipe[];
+  'recipes.problems': RecipeProblem[];
   'recipes.state': RecipeRunState | null;
   'recipes.run': RecipeRunState;
   'recipes.inspectPack': PackSummary;

@@ -359,7 +359,9 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     },
     'decoder.decode': (args) =>
       args.vmlinux ? decodeLog(args.text, { vmlinux: args.vmlinux }) : Promise.resolve(decodeText(args.text)),
-    'recipes.list': async () => (await recipes.list()).map((l) => l.recipe),
+    // A recipe that does not load is left out here and reported by recipes.problems.
+    'recipes.list': async () => (await recipes.scan()).recipes.map((l) => l.recipe),
+    'recipes.problems': async () => (await recipes.scan()).problems,
     'recipes.state': (args) => recipeRunner.readState(args.id),
     'recipes.run': async (args) => {
       const loaded = await recipes.get(args.id);

@@ -93,7 +93,9 @@ export const recipeCommands: Record<string, Command> = {
         const [action = 'list', id] = positionals;
         const catalog = recipeCatalog(ctx.appRoot, backend.workspace.root);
         if (action === 'list') {
-          const all = await catalog.list();
+          // The recipes that load are listed; each that does not is reported after them, with its
+          // FILE:LINE:COL errors (and the exit status says something was wrong).
+          const { recipes: all, problems } = await catalog.scan();
           ctx.stdout.write(
             values.json
               ? `${JSON.stringify(
@@ -103,7 +105,11 @@ export const recipeCommands: Record<string, Command> = {
                 )}\n`
               : `${all.map((l) => `${l.recipe.id.padEnd(24)} ${l.recipe.level.padEnd(13)} ${String(l.recipe.minutes).padStart(3)} min  ${l.recipe.title.en}`).join('\n')}\n`,
           );
-          return 0;
+          for (const problem of problems)
+            ctx.stderr.write(
+              `\n${problem.id}: not listed, its recipe does not load:\n${problem.message}\n${problem.hint ? `hint: ${problem.hint}\n` : ''}`,
+            );
+          return problems.length ? 1 : 0;
         }
         if (action === 'show' && id) {
           const { recipe } = await catalog.get(id);

@@ -6,8 +6,11 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { ProgramSpec } from '../image/programs';
 import { LabError } from '../../common/errors';
 import { isInside } from '../workspace';
+import type { RecipeProblem } from './recipe-problem';
 import { recipeSchema } from './recipe-schema';
 import type { Recipe } from './recipe-schema';
+
+export type { RecipeProblem };
 
 export interface LoadedRecipe {
   recipe: Recipe;
@@ -81,6 +84,35 @@ export class RecipeCatalog {
       }
     }
     return found;
+  }
+
+  /**
+   * Every recipe that loads, and every one that does not with its errors: one bad recipe (a
+   * teacher's typo, a half-written lab) must not hide the others from the list.
+   */
+  async scan(): Promise<{ recipes: LoadedRecipe[]; problems: RecipeProblem[] }> {
+    const recipes: LoadedRecipe[] = [];
+    const problems: RecipeProblem[] = [];
+    const seen = new Set<string>();
+    for (const root of this.roots) {
+      for (const name of (await readdir(root).catch(() => [] as string[])).sort()) {
+        const file = join(root, name, 'recipe.yaml');
+        // The first root holding an id wins, as in get().
+        if (seen.has(name) || !(await stat(file).catch(() => null))) continue;
+        seen.add(name);
+        try {
+          recipes.push({
+            recipe: parseRecipe(await readFile(file, 'utf8'), file),
+            dir: join(root, name),
+            file,
+          });
+        } catch (e) {
+          const error = e instanceof LabError ? e : new LabError('IO', `${file}: ${(e as Error).message}`);
+          problems.push({ file, id: name, message: error.message, hint: error.hint });
+        }
+      }
+    }
+    return { recipes, problems };
   }
 
   async get(id: string): Promise<LoadedRecipe> {

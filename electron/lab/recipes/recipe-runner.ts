@@ -6,6 +6,7 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LabError, toErrorData } from '../../common/errors';
 import type { LabErrorData } from '../../common/errors';
+import { analyzeVmcore } from '../analyze/crash/analyzer';
 import { decodeText } from '../analyze/decoder';
 import type { Executor, ExecutorKind } from '../exec/executor';
 import { openExecutor } from '../exec/executor-settings';
@@ -30,6 +31,8 @@ import type { Workspace } from '../workspace';
 import { writeJsonAtomic } from '../workspace';
 import { programSpecs, recipeFile } from './recipe-loader';
 import type { LoadedRecipe } from './recipe-loader';
+import { faultOf, missingFact, parseSymbol, reportFacts, sameSymbol } from './recipe-facts';
+import { locateKernelFault } from './fault-source';
 import type { RecipeCheck, RecipeStep } from './recipe-schema';
 import type { CheckResult, Facts, RecipeRunState, StepResult } from './recipe-state';
 
@@ -71,7 +74,27 @@ export function sameAnswer(given: string, expected: unknown): boolean {
   const na = num(a);
   const nb = num(b);
   if (na !== null && nb !== null) return na === nb;
+  // Code locations: kdlab_null_deref_init = kdlab_null_deref_init+0x1b/0x1000 = …+27 (see sameSymbol).
+  const sa = parseSymbol(a);
+  const sb = parseSymbol(b);
+  if (sa && sb) return sameSymbol(sa, sb);
   return a.toLowerCase() === b.toLowerCase();
+}
+
+/** The console's last lines, for messages about what the guest did instead. */
+function consoleTail(text: string, lines = 8): string {
+  return text.replace(/\r/g, '').trimEnd().split('\n').slice(-lines).join('\n') || '(nothing)';
+}
+
+/** A step that waited for a pattern that never came: what it waited for and what the guest printed. */
+function waitedInVain(seconds: number, pattern: string, consoleText: string, stopped: boolean): LabError {
+  return new LabError(
+    'TIMEOUT',
+    `${stopped ? `The guest stopped before /${pattern}/ appeared` : `waited ${seconds} s for /${pattern}/`}; the console's last lines were:\n${consoleTail(consoleText)}`,
+    stopped
+      ? 'The guest panicked or exited first: read the console above, and the earlier steps that set it up.'
+      : "Compare the pattern with the console above; if the guest is only slow (TCG on a busy machine), raise the step's timeout.",
+  );
 }
 
 export function evaluateCheck(check: RecipeCheck, facts: Facts, output: string): CheckResult {
@@ -100,6 +123,8 @@ export function evaluateCheck(check: RecipeCheck, facts: Facts, output: string):
     return { check, ok, detail: `${path} is ${has ? '' : 'not '}in the image` };
   }
   const value = factAt(facts, check.fact);
+  // null is a value (equals: null may test it); a fact the run never made fails, saying what it has.
+  if (value === undefined) return { check, ok: false, detail: missingFact(facts, check.fact) };
   if ('equals' in check) {
     const ok = value === check.equals || sameAnswer(text(value), check.equals);
     return {
@@ -108,7 +133,7 @@ export function evaluateCheck(check: RecipeCheck, facts: Facts, output: string):
       detail: `${check.fact} = ${text(value)}${ok ? '' : ` (expected ${text(check.equals)})`}`,
     };
   }
-  const ok = value !== undefined && value !== null && new RegExp(check.matches).test(text(value));
+  const ok = value !== null && new RegExp(check.matches).test(text(value));
   return { check, ok, detail: `${check.fact} = ${text(value)}${ok ? '' : ` (expected /${check.matches}/)`}` };
 }
 
@@ -197,6 +222,8 @@ export class RecipeRunner {
     let kernel: KernelArtifacts | null = null;
     let image: InitramfsImage | null = null;
     const modules: string[] = [];
+    /** Each built .ko → the folder of its sources (the analyze step reads the faulting line there). */
+    const moduleDirs = new Map<string, string>();
     let programs: BuiltProgram[] | null = null;
     let vm: RunningVm | null = null;
     const ensureKernel = async (p: Progress) => {
@@ -258,6 +285,7 @@ export class RecipeRunner {
           : await recipeFile(loaded, rel);
         const built = await new ModuleBuilder(this.workspace, executor).build(k, dir, p, signal);
         modules.push(...built.map((m) => m.ko));
+        for (const m of built) moduleDirs.set(m.ko, dir);
       }
       return modules;
     };
@@ -356,14 +384,26 @@ export class RecipeRunner {
               );
               facts.vm = { accel: vm.accel.accel, gdbPort: vm.gdbPort };
               const running = vm;
-              if (!recipe.vm.paused)
-                await running
-                  .waitFor(
-                    (m) => (m.kind === 'marker' && m.detail === 'until') || m.kind === 'panic',
-                    step.timeout * 1000,
-                  )
-                  .catch(() => undefined);
+              // A panic ends the wait too (the checks decide whether it was the expected one).
+              const missed = recipe.vm.paused
+                ? null
+                : await running
+                    .waitFor(
+                      (m) => (m.kind === 'marker' && m.detail === 'until') || m.kind === 'panic',
+                      step.timeout * 1000,
+                    )
+                    .then(
+                      () => null,
+                      (e: unknown) => e,
+                    );
               facts.console = running.consoleText;
+              if (missed && !new RegExp(step.until, 'm').test(running.consoleText))
+                throw waitedInVain(
+                  step.timeout,
+                  step.until,
+                  running.consoleText,
+                  !(missed instanceof LabError && missed.code === 'TIMEOUT'),
+                );
               break;
             }
             case 'send':
@@ -381,6 +421,8 @@ export class RecipeRunner {
                 await new Promise((r) => setTimeout(r, 50));
               await new Promise((r) => setTimeout(r, 100));
               facts.console = running.consoleText;
+              if (!pattern.test(running.consoleText))
+                throw waitedInVain(step.timeout, step.pattern, running.consoleText, exited);
               break;
             }
             case 'capture': {
@@ -450,6 +492,59 @@ export class RecipeRunner {
               facts.gdb = { output };
               break;
             }
+            case 'analyze': {
+              const entry = facts.vmcore as { vmcore: string; meta: { vmlinux: string } } | undefined;
+              if (!entry)
+                throw new LabError(
+                  'UNAVAILABLE',
+                  'No vmcore yet: a capture step must come first.',
+                  'Add a capture step before the analyze step.',
+                );
+              // The analyzer's own report (cached beside the vmcore), not a second reading of crash.
+              const report = await analyzeVmcore(
+                { vmcore: entry.vmcore, vmlinux: entry.meta.vmlinux, workspace: this.workspace, executor },
+                p,
+                signal,
+              );
+              await ensureModules(p);
+              const found = faultOf(report);
+              const fault = found
+                ? await locateKernelFault(found, {
+                    modules: moduleDirs,
+                    vmlinux: entry.meta.vmlinux,
+                    struct: step.struct,
+                    executor,
+                    signal,
+                  })
+                : null;
+              facts.report = reportFacts(report, fault);
+              output = [
+                `${report.summary.headline ?? report.summary.panic ?? 'no panic string'}`,
+                `task ${report.summary.command ?? '?'} (pid ${report.summary.pid ?? '?'}) on CPU ${report.summary.cpu ?? '?'}`,
+                ...(fault
+                  ? [
+                      `faulting RIP: ${fault.rip}${fault.address ? `, fault address ${fault.address}` : ''}`,
+                      ...(fault.line !== null
+                        ? [
+                            `at ${fault.sourceFile ?? '??'}:${fault.line}${fault.sourceText ? `: ${fault.sourceText}` : ''}`,
+                          ]
+                        : []),
+                      ...(fault.member
+                        ? [
+                            `struct ${fault.member.struct} at +0x${fault.member.offset.toString(16)}: ${fault.member.declaration} (${fault.member.size} bytes)`,
+                          ]
+                        : []),
+                    ]
+                  : []),
+                'backtrace:',
+                ...report.backtrace.frames.map(
+                  (f) =>
+                    ` #${f.index} ${f.function}${f.module ? ` [${f.module}]` : ''}${f.exception ? `\n    [exception RIP: ${f.exception.rip}]` : ''}`,
+                ),
+                ...report.warnings.map((w) => `warning: ${w}`),
+              ].join('\n');
+              break;
+            }
             case 'decode': {
               const reports = decodeText(factText(facts.console));
               facts.reports = reports;
@@ -489,6 +584,12 @@ export class RecipeRunner {
             }
             case 'question': {
               const expected = factAt(facts, step.answer.fact);
+              if (expected === undefined)
+                throw new LabError(
+                  'NOT_FOUND',
+                  `This question's answer is not in the run: ${missingFact(facts, step.answer.fact)}.`,
+                  'The steps before it must make that fact (recipes/README.md lists which step makes which).',
+                );
               const given = options.nonInteractive
                 ? factText(expected)
                 : await (options.ask ?? (() => Promise.resolve('')))(step.ask[lang], step.id);

@@ -2,6 +2,7 @@
 // each step with checks against the facts of the student's own run. Validated with zod; errors are
 // reported as FILE:LINE:COL by the loader.
 import { z } from 'zod';
+import { factPathProblem, factsMadeBy } from './recipe-facts';
 
 export const text = z.object({ en: z.string().min(1), 'zh-CN': z.string().min(1) }).strict();
 const regex = z.string().refine((s) => {
@@ -107,6 +108,21 @@ export const stepSchema = z.discriminatedUnion('do', [
   z.object({ ...stepBase, do: z.literal('segfault') }).strict(),
   /** Decodes the console log of the last run into `decoded` (the first report) and `reports`. */
   z.object({ ...stepBase, do: z.literal('decode') }).strict(),
+  /**
+   * The analyzer's crash report of the run's vmcore as `report.*` (summary, backtrace[N], task,
+   * processes, modules…) and where it faulted as `report.fault.*`: the source line from the debug
+   * info of the faulting module's .ko (or vmlinux), and with `struct`, the member at the fault address.
+   */
+  z
+    .object({
+      ...stepBase,
+      do: z.literal('analyze'),
+      struct: z
+        .string()
+        .regex(/^[A-Za-z_]\w*$/, 'a struct name such as kdlab_dev')
+        .optional(),
+    })
+    .strict(),
   z
     .object({
       ...stepBase,
@@ -196,6 +212,19 @@ export const recipeSchema = z
       if (ids.has(s.id))
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id ${s.id}` });
       ids.add(s.id);
+    });
+    // Fact paths against what the steps up to each one make: a typo is a load error, not a check
+    // that can never pass.
+    const made = new Set<string>(['answers', 'executor']);
+    recipe.steps.forEach((s, i) => {
+      for (const root of factsMadeBy[s.do] ?? []) made.add(root);
+      s.expect.forEach((check, j) => {
+        const problem = 'fact' in check ? factPathProblem(check.fact, made) : null;
+        if (problem)
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'expect', j, 'fact'], message: problem });
+      });
+      const problem = s.do === 'question' ? factPathProblem(s.answer.fact, made) : null;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['steps', i, 'answer', 'fact'], message: problem });
     });
   });
 

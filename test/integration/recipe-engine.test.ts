@@ -1,0 +1,117 @@
+// The runner on a real guest: a boot whose `until` never shows and a wait that times out fail their
+// step, saying what they waited for and what the console printed (they used to pass).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { JobManager } from '../../electron/lab/jobs';
+import { KernelBuilder } from '../../electron/lab/kernel/kernel-builder';
+import { parseRecipe } from '../../electron/lab/recipes/recipe-loader';
+import type { LoadedRecipe } from '../../electron/lab/recipes/recipe-loader';
+import { RecipeRunner } from '../../electron/lab/recipes/recipe-runner';
+import type { Workspace } from '../../electron/lab/workspace';
+import { appRoot } from '../helpers/build';
+import { labKernel } from '../helpers/lab-kernel';
+import { makeTempDir } from '../helpers/temp';
+
+let workspace: Workspace;
+let jobs: JobManager;
+let runner: RecipeRunner;
+
+beforeAll(async () => {
+  ({ workspace, jobs } = await labKernel());
+  runner = new RecipeRunner(
+    workspace,
+    new KernelBuilder(workspace, join(appRoot, 'lab-images', 'kconfig')),
+    join(appRoot, 'lab-images', 'modules'),
+  );
+}, 1_800_000);
+
+async function recipe(id: string, steps: string): Promise<LoadedRecipe> {
+  const dir = join(await makeTempDir(), id);
+  await mkdir(dir);
+  const file = join(dir, 'recipe.yaml');
+  const text = `id: ${id}
+title: { en: Engine test, zh-CN: 引擎测试 }
+level: beginner
+minutes: 1
+objectives: [{ en: Test, zh-CN: 测试 }]
+steps:
+${steps}`;
+  await writeFile(file, text);
+  return { recipe: parseRecipe(text, file), dir, file };
+}
+const text = `title: { en: T, zh-CN: 标题 }
+    explain: { en: E, zh-CN: 解释 }`;
+
+const run = (loaded: LoadedRecipe) =>
+  jobs.withProgress({ title: loaded.recipe.id, kind: 'recipe' }, (progress, signal) =>
+    runner.run(loaded, { nonInteractive: true, restart: true }, progress, signal),
+  );
+
+describe('waiting on the console', () => {
+  it('fails a boot whose until pattern never appears, with the console tail and a hint', async () => {
+    const state = await run(
+      await recipe(
+        'engine-boot-timeout',
+        `  - id: boot
+    do: boot
+    until: 'KDLAB-NEVER-PRINTED'
+    timeout: 8
+    ${text}
+  - id: after
+    do: send
+    text: "echo after\\n"
+    ${text}
+`,
+      ),
+    );
+    expect(state.finished).toBe(false);
+    expect(state.steps.map((s) => [s.id, s.status])).toEqual([['boot', 'error']]);
+    const error = state.steps[0]!.error!;
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).toMatch(
+      /^waited 8 s for \/KDLAB-NEVER-PRINTED\/; the console's last lines were:\n/,
+    );
+    // What the guest printed instead: the shell it started.
+    expect(error.message).toMatch(/built-in shell \(ash\)/);
+    expect(error.hint).toMatch(/raise the step's timeout/);
+  }, 300_000);
+
+  it('fails a wait that times out, and passes one whose pattern comes', async () => {
+    const state = await run(
+      await recipe(
+        'engine-wait-timeout',
+        `  - id: boot
+    do: boot
+    ${text}
+  - id: echo
+    do: send
+    text: "echo kdlab-$((40+2))\\n"
+    ${text}
+  - id: seen
+    do: wait
+    pattern: 'kdlab-42'
+    timeout: 20
+    ${text}
+  - id: never
+    do: wait
+    pattern: 'kdlab-never-\\d+'
+    timeout: 3
+    ${text}
+`,
+      ),
+    );
+    expect(state.steps.map((s) => [s.id, s.status])).toEqual([
+      ['boot', 'passed'],
+      ['echo', 'passed'],
+      ['seen', 'passed'],
+      ['never', 'error'],
+    ]);
+    const error = state.steps[3]!.error!;
+    expect(error).toMatchObject({ code: 'TIMEOUT' });
+    expect(error.message).toMatch(
+      /^waited 3 s for \/kdlab-never-\\d\+\/; the console's last lines were:\n[\s\S]*\nkdlab-42\n/,
+    );
+    expect(error.hint).toMatch(/Compare the pattern with the console above/);
+  }, 300_000);
+});
