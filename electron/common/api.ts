@@ -153,8 +153,10 @@ export const apiRequestSchemas = {
       id: z.string().regex(/^[a-z0-9-]+$/),
       /** The student's answers by step id; a missing or wrong one fails that step (fix it, run again: it resumes). */
       answers: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string().max(500)).default({}),
-      /** Answer questions from the run's own facts (a demonstration or CI). */
+      /** Answer questions from the run's own facts (a demonstration or CI); the report says so. */
       auto: z.boolean().default(false),
+      /** Who the report is for (the Recipes view's name field); the back end's OS user by default. */
+      student: z.string().trim().max(100).optional(),
       restart: z.boolean().default(false),
       language: z.enum(['en', 'zh-CN']).default('en'),
     })

@@ -30,7 +30,7 @@ import { importVmcore, inspectVmcore } from './kdump/vmcore-import';
 import { identifyFile, inboxDir, pruneInbox, requireKind } from './inbox';
 import { LabPacks } from './recipes/lab-pack';
 import type { PackManifest } from './recipes/lab-pack';
-import { gradeReports, importedPacks, readPackManifest } from './recipes/grading';
+import { gradeReports, importedPacks, packSource, readPackManifest } from './recipes/grading';
 import { KernelBuilder } from './kernel/kernel-builder';
 import type { KernelArtifacts } from './kernel/kernel-builder';
 import { findSources } from './kernel/sources';
@@ -110,7 +110,8 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
   );
   const vmcores = new VmcoreLibrary(workspace);
   const capture = new KdumpCapture(workspace);
-  const recipes = new RecipeCatalog([join(appRoot, 'recipes'), join(workspace.root, 'recipes')]);
+  // Recipes imported from a lab pack first: a pack's recipe wins over a shipped one of the same id.
+  const recipes = new RecipeCatalog([join(workspace.root, 'recipes'), join(appRoot, 'recipes')]);
   const recipeRunner = new RecipeRunner(workspace, kernels, join(appRoot, 'lab-images', 'modules'));
   const packs = new LabPacks(workspace, recipes, kernels, join(appRoot, 'lab-images', 'modules'));
   const packSummary = (path: string, m: PackManifest): PackSummary => ({
@@ -378,6 +379,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
             {
               nonInteractive: args.auto,
               restart: args.restart,
+              ...(args.student ? { student: args.student } : {}),
               language: args.language,
               ask: (_question, stepId) => Promise.resolve(args.answers[stepId] ?? ''),
             },
@@ -398,9 +400,8 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'recipes.grade': async (args) =>
       gradeReports(
         args.reports,
-        args.pack
-          ? [{ source: basename(args.pack), manifest: await readPackManifest(args.pack) }]
-          : await importedPacks(workspace),
+        args.pack ? [await packSource(args.pack)] : await importedPacks(workspace),
+        recipes,
       ),
     'files.identify': (args) => (args.expect ? requireKind(args.path, args.expect) : identifyFile(args.path)),
     'vmcores.inspect': (args) => inspectVmcore(args.path, kernels),

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobManager } from '../../electron/lab/jobs';
 import { KernelBuilder } from '../../electron/lab/kernel/kernel-builder';
 import { findExecutable, runCommand } from '../../electron/lab/process';
-import { LabPacks, grade } from '../../electron/lab/recipes/lab-pack';
+import { gradeReports, packSource } from '../../electron/lab/recipes/grading';
+import { LabPacks } from '../../electron/lab/recipes/lab-pack';
 import type { PackManifest } from '../../electron/lab/recipes/lab-pack';
 import { RecipeCatalog } from '../../electron/lab/recipes/recipe-loader';
 import { RecipeRunner } from '../../electron/lab/recipes/recipe-runner';
@@ -81,14 +82,18 @@ describe('lab packs', () => {
     } finally {
       process.env.PATH = savedPath;
     }
-    const rows = await grade(
+    const graded = await gradeReports(
       [runner.stateFile('kill-init'), runner.stateFile('null-deref-module')],
-      manifest,
+      [await packSource(packFile)],
     );
-    expect(rows.map((r) => [r.recipe, r.finished, r.artifacts])).toEqual([
-      ['kill-init', true, 'verified'],
-      ['null-deref-module', true, 'verified'],
+    const rows = graded.reports.map((g) => g.row!);
+    // --non-interactive: every artifact matches the pack, but the run answered its own questions.
+    expect(rows.map((r) => [r.recipe, r.finished, r.verdict, r.byRun > 0, r.totalFrom])).toEqual([
+      ['kill-init', true, 'auto-answered', true, 'pack'],
+      ['null-deref-module', true, 'auto-answered', true, 'pack'],
     ]);
+    for (const g of graded.reports)
+      expect(g.checks.filter((c) => c.result === 'mismatch' || c.result === 'missing')).toEqual([]);
     expect(rows[1]!.answers).toContain('offset=0x0000000000000010');
   }, 600_000);
 

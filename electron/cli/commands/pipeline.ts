@@ -502,11 +502,13 @@ export const pipelineCommands: Record<string, Command> = {
   },
   run: {
     summary: 'Run a recipe (guided lab) by id, or a pipeline file: build → image → boot → trigger → capture',
-    usage: `kdlab run RECIPE-ID [--non-interactive] [--restart] [--json]
+    usage: `kdlab run RECIPE-ID [--student NAME] [--non-interactive] [--restart] [--json]
 kdlab run PIPELINE.yaml [--json]
 
   A recipe runs step by step with its checks; --non-interactive answers its questions from the run's
-  own facts (CI); the state is saved after each step and a second run resumes (--restart starts over).
+  own facts (CI; also when stdin is not a terminal) and the progress report says the run answered
+  them; --student NAME is who the report is for (default: your user name); the state is saved after
+  each step and a second run resumes (--restart starts over).
 
   Example pipelines are in recipes/pipelines/. Prints progress and, at the end, where the vmcore
   and the logs are.
@@ -516,6 +518,7 @@ kdlab run PIPELINE.yaml [--json]
       json,
       'non-interactive': { type: 'boolean' },
       restart: { type: 'boolean' },
+      student: { type: 'string' },
       executor: executorOption,
     },
     positionals: true,

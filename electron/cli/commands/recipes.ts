@@ -6,16 +6,31 @@ import { parseExecutorKind } from '../../lab/exec/executor-settings';
 import type { LabBackend } from '../../lab/lab-backend';
 import { RecipeCatalog } from '../../lab/recipes/recipe-loader';
 import { RecipeRunner } from '../../lab/recipes/recipe-runner';
-import type { RecipeRunState } from '../../lab/recipes/recipe-runner';
+import type { RecipeRunState, StepResult } from '../../lab/recipes/recipe-runner';
+import type { RecipeStep } from '../../lab/recipes/recipe-schema';
 import type { CliContext, Command, OptionValues } from '../command';
 import { runJob, str, withBackend } from '../command';
-import { LabPacks, grade } from '../../lab/recipes/lab-pack';
-import type { PackManifest } from '../../lab/recipes/lab-pack';
-import { runCommand } from '../../lab/process';
+import { LabPacks } from '../../lab/recipes/lab-pack';
+import { gradeReports, importedPacks, packSource } from '../../lab/recipes/grading';
+import type { GradeResult } from '../../lab/recipes/grading';
 
-/** The shipped recipes, then those imported from lab packs into the workspace. */
+/**
+ * Recipes imported from lab packs into the workspace, then the shipped ones: a pack's recipe with a
+ * shipped id is the teacher's version, so it wins (kdlab lab import says so).
+ */
 export function recipeCatalog(appRoot: string, workspaceRoot: string): RecipeCatalog {
-  return new RecipeCatalog([join(appRoot, 'recipes'), join(workspaceRoot, 'recipes')]);
+  return new RecipeCatalog([join(workspaceRoot, 'recipes'), join(appRoot, 'recipes')]);
+}
+
+/**
+ * How kdlab run shows an answer: a wrong one says where to look, never what the run found (the
+ * report keeps that for the teacher).
+ */
+export function answerLine(step: RecipeStep, answer: NonNullable<StepResult['answer']>): string {
+  if (answer.ok)
+    return `      ✓ answer ${JSON.stringify(answer.given)}${answer.answeredBy === 'run' ? ' (answered by the run)' : ''}`;
+  const where = step.do === 'question' ? `this run's ${step.answer.fact}` : "this run's facts";
+  return `      ✗ answer ${JSON.stringify(answer.given)} does not match what this run found\n      hint: look for ${where} in the earlier steps' output, then run again: it resumes at this question.`;
 }
 
 export async function runRecipe(
@@ -28,6 +43,12 @@ export async function runRecipe(
   const json = values.json === true;
   const executor = parseExecutorKind(str(values.executor), '--executor');
   const nonInteractive = values['non-interactive'] === true || !process.stdin.isTTY;
+  // Auto-answering is recorded in the report (answeredBy: 'run'); say so when nobody asked for it.
+  if (nonInteractive && values['non-interactive'] !== true && !json)
+    ctx.stderr.write(
+      'kdlab run: stdin is not a terminal, so the run answers its own questions (the report records them as answered by the run).\n',
+    );
+  const student = str(values.student);
   const rl = nonInteractive ? null : createInterface({ input: process.stdin, output: process.stderr });
   try {
     const runner = new RecipeRunner(
@@ -47,6 +68,7 @@ export async function runRecipe(
             nonInteractive,
             restart: values.restart === true,
             ...(executor ? { executor } : {}),
+            ...(student ? { student } : {}),
             ...(rl ? { ask: (q: string) => rl.question(`\n${q}\n> `) } : {}),
             onStep: (step, result) => {
               if (json) return;
@@ -54,10 +76,7 @@ export async function runRecipe(
                 result.status === 'passed' ? 'PASS' : result.status === 'failed' ? 'FAIL' : 'ERROR';
               const lines = [`${mark.padEnd(6)}${step.title.en}`];
               for (const c of result.checks) lines.push(`      ${c.ok ? '✓' : '✗'} ${c.detail}`);
-              if (result.answer)
-                lines.push(
-                  `      ${result.answer.ok ? '✓' : '✗'} answer ${JSON.stringify(result.answer.given)} (the run says ${JSON.stringify(result.answer.expected)})`,
-                );
+              if (result.answer) lines.push(answerLine(step, result.answer));
               if (result.error)
                 lines.push(
                   `      ${result.error.message}${result.error.hint ? `\n      hint: ${result.error.hint}` : ''}`,
@@ -178,44 +197,39 @@ export const recipeCommands: Record<string, Command> = {
         ctx.stdout.write(
           values.json
             ? `${JSON.stringify(manifest, (k, v: unknown) => (k === 'files' ? undefined : v), 2)}\n`
-            : `installed ${manifest.recipes.join(', ')} (kernels ${manifest.kernels.map((k) => k.release).join(', ')}); kdlab run ${manifest.recipes[0] ?? 'ID'} to start\n`,
+            : `installed ${manifest.recipes.join(', ')} (kernels ${manifest.kernels.map((k) => k.release).join(', ')}, used as they are: no build); kdlab run ${manifest.recipes[0] ?? 'ID'} to start\n${
+                manifest.replacesShipped.length
+                  ? `note: the pack's ${manifest.replacesShipped.join(', ')} replace the shipped recipes of the same id on this machine (the teacher's version runs)\n`
+                  : ''
+              }`,
         );
         return 0;
       }),
   },
   grade: {
     summary: "A table of students' recipe reports, checked against the lab pack",
-    usage: 'kdlab grade REPORT.json… [--pack FILE] [--json]',
+    usage: `kdlab grade REPORT… [--pack FILE] [--json]
+
+  Steps are counted against the recipe in the lab pack (--pack FILE, else the packs imported here,
+  else the shipped recipe), never against the report; the recipe and every artifact the report lists
+  (kernel bzImage/vmlinux by sha256, image, vmcore) are checked against the pack. Verdict per report:
+  verified · altered: WHAT · auto-answered (the run answered its own questions) · unverified: WHY.
+  Exits 0 only when every report is verified.`,
     options: { pack: { type: 'string' }, json: { type: 'boolean' } },
     positionals: true,
-    run: async (values, ctx, reports) => {
-      if (reports.length === 0)
-        throw new LabError('BAD_REQUEST', 'kdlab grade needs at least one report file.');
-      let pack: PackManifest | null = null;
-      if (typeof values.pack === 'string') {
-        const r = await runCommand(['tar', '-xzOf', values.pack, './pack.json']);
-        if (r.exitCode !== 0) throw new LabError('BAD_REQUEST', `${values.pack} is not a kdlab lab pack.`);
-        pack = JSON.parse(r.stdout) as PackManifest;
-      }
-      const rows = await grade(reports, pack);
-      if (values.json) ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      else
-        ctx.stdout.write(
-          `${['report', 'recipe', 'steps', 'done', 'answers', 'artifacts'].join('\t')}\n${rows
-            .map((r) =>
-              [
-                r.report,
-                r.recipe,
-                `${r.passed}/${r.total}`,
-                r.finished ? 'yes' : 'no',
-                r.answers,
-                r.artifacts,
-              ].join('\t'),
-            )
-            .join('\n')}\n`,
+    run: (values, ctx, reports) =>
+      withBackend(ctx, 'web', async (backend) => {
+        if (reports.length === 0)
+          throw new LabError('BAD_REQUEST', 'kdlab grade needs at least one report file.');
+        const pack = str(values.pack);
+        const result = await gradeReports(
+          reports,
+          pack ? [await packSource(pack)] : await importedPacks(backend.workspace),
+          recipeCatalog(ctx.appRoot, backend.workspace.root),
         );
-      return rows.every((r) => r.artifacts !== 'unknown kernel') ? 0 : 1;
-    },
+        ctx.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatGrades(result));
+        return result.reports.every((r) => r.row?.verdict === 'verified') ? 0 : 1;
+      }),
   },
 };
 
@@ -226,4 +240,64 @@ function packsFor(backend: LabBackend, ctx: Required<CliContext>): LabPacks {
     backend.kernels,
     join(ctx.appRoot, 'lab-images', 'modules'),
   );
+}
+
+/** Columns a terminal shows: CJK and full-width characters take two. */
+function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    const wide =
+      (c >= 0x1100 && c <= 0x115f) ||
+      (c >= 0x2e80 && c <= 0xa4cf) ||
+      (c >= 0xac00 && c <= 0xd7a3) ||
+      (c >= 0xf900 && c <= 0xfaff) ||
+      (c >= 0xfe30 && c <= 0xfe4f) ||
+      (c >= 0xff00 && c <= 0xff60) ||
+      (c >= 0xffe0 && c <= 0xffe6) ||
+      c >= 0x20000;
+    width += wide ? 2 : 1;
+  }
+  return width;
+}
+
+/** kdlab grade's table: one aligned row per report (a file that is not a report says why). */
+export function formatGrades(result: GradeResult): string {
+  const header = [
+    'STUDENT',
+    'RECIPE',
+    'STEPS',
+    'CHECKS',
+    'ANSWERED (student/run)',
+    'WRONG',
+    'VERDICT',
+    'REPORT',
+  ];
+  const rows = result.reports.map((g) => {
+    const r = g.row;
+    if (!r) return ['', '', '', '', '', '', `not graded: ${g.error?.message ?? '?'}`, g.name];
+    return [
+      r.student,
+      r.recipe,
+      `${r.passed}/${r.total}${r.totalFrom === 'pack' ? '' : '*'}`,
+      `${r.checksPassed}/${r.checksTotal}`,
+      `${r.byStudent}/${r.byRun}`,
+      String(r.wrongAttempts.length),
+      r.verdictText,
+      g.name,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(row[i]!))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - displayWidth(c))))
+      .join('  ')
+      .trimEnd();
+  const against = result.packs.length
+    ? `checked against ${result.packs.map((p) => p.source).join(', ')}`
+    : 'no lab pack given (--pack FILE) or imported here: hashes are listed, not verified';
+  const notes = [against];
+  if (result.reports.some((g) => g.row && g.row.totalFrom !== 'pack'))
+    notes.push('* step total from the shipped recipe or the report, not from a lab pack');
+  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${notes.join('\n')}\n`;
 }

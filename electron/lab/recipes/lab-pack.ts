@@ -5,16 +5,16 @@ import { cp, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises
 import { basename, dirname, join, relative } from 'node:path';
 import { LabError } from '../../common/errors';
 import type { Progress } from '../jobs';
-import type { KernelBuilder } from '../kernel/kernel-builder';
+import type { KernelArtifacts, KernelBuilder } from '../kernel/kernel-builder';
+import { requireKind } from '../inbox';
 import { ProgramBuilder } from '../image/programs';
 import { ModuleBuilder } from '../kernel/module-builder';
 import { findSources } from '../kernel/sources';
 import { runCommand } from '../process';
 import type { Workspace } from '../workspace';
 import { isInside, sha256File, writeJsonAtomic } from '../workspace';
-import type { RecipeCatalog } from './recipe-loader';
+import type { LoadedRecipe, RecipeCatalog } from './recipe-loader';
 import { programSpecs } from './recipe-loader';
-import type { RecipeRunState } from './recipe-state';
 
 export interface PackManifest {
   format: 1;
@@ -24,7 +24,70 @@ export interface PackManifest {
   modules: string[];
   /** Compiled user programs (cache entry + the compiler-free key of their sources), so importers need no gcc. */
   programs?: { key: string; sourceKey: string }[];
+  /** The kernel (cache key) each recipe runs on: the student's run uses it, never a build. */
+  recipeKernels?: Record<string, string>;
   files: Record<string, string>;
+}
+
+/** What LabPacks.import installed, and what it means for the recipes already here. */
+export interface ImportResult extends PackManifest {
+  /**
+   * Pack recipes with the id of a shipped one: on this machine the pack's version is the one that
+   * runs (kdlab run, the Recipes view) — a teacher's edited copy must not lose to the stock recipe.
+   */
+  replacesShipped: string[];
+}
+
+/** Manifests of the packs imported into a workspace (LabPacks.import keeps one per pack). */
+export async function importedPackManifests(
+  workspace: Workspace,
+): Promise<{ source: string; manifest: PackManifest }[]> {
+  const dir = join(workspace.stateDir, 'packs');
+  const out: { source: string; manifest: PackManifest }[] = [];
+  for (const name of (await readdir(dir).catch(() => [] as string[])).sort()) {
+    if (!name.endsWith('.json')) continue;
+    const manifest = JSON.parse(
+      await readFile(join(dir, name), 'utf8').catch(() => 'null'),
+    ) as PackManifest | null;
+    if (manifest?.format === 1 && Array.isArray(manifest.recipes) && Array.isArray(manifest.kernels))
+      out.push({ source: name.replace(/\.json$/, ''), manifest });
+  }
+  return out;
+}
+
+/**
+ * The built kernel an imported lab pack holds for this recipe, when the recipe was installed from a
+ * pack (it lives in the workspace's recipes/); null for shipped recipes or a pack kernel since pruned.
+ */
+export async function packKernelFor(
+  workspace: Workspace,
+  loaded: LoadedRecipe,
+  kernels: KernelBuilder,
+): Promise<{ pack: string; kernel: KernelArtifacts } | null> {
+  if (!isInside(join(workspace.root, 'recipes'), loaded.dir)) return null;
+  const recipe = loaded.recipe;
+  const wanted = [
+    ...(recipe.kernel.base === 'tinyconfig' ? ['tiny-x86_64'] : []),
+    ...recipe.kernel.fragments,
+  ];
+  const built = await kernels.list();
+  // Newest import first: a later pack of the same recipe replaced its files.
+  for (const { source, manifest } of (await importedPackManifests(workspace)).reverse()) {
+    if (!manifest.recipes.includes(recipe.id)) continue;
+    const key = manifest.recipeKernels?.[recipe.id];
+    // Packs made before recipeKernels: the pack kernel built from this recipe's base and fragments.
+    const kernel = key
+      ? built.find((k) => k.key === key)
+      : built.find(
+          (k) =>
+            manifest.kernels.some((m) => m.key === k.key) &&
+            k.manifest.base === recipe.kernel.base &&
+            JSON.stringify(k.manifest.fragments) === JSON.stringify(wanted) &&
+            JSON.stringify(k.manifest.extra ?? {}) === JSON.stringify(recipe.kernel.set),
+        );
+    if (kernel) return { pack: source, kernel };
+  }
+  return null;
 }
 
 async function walk(dir: string, root = dir): Promise<string[]> {
@@ -63,6 +126,7 @@ export class LabPacks {
         kernels: [],
         modules: [],
         programs: [],
+        recipeKernels: {},
         files: {},
       };
       const source = (await findSources()).filter((s) => s.kind === 'tarball' || s.kind === 'tree').at(-1);
@@ -82,6 +146,7 @@ export class LabPacks {
           progress,
           signal,
         );
+        manifest.recipeKernels![id] = kernel.key;
         if (!manifest.kernels.some((x) => x.key === kernel.key)) {
           await cp(kernel.dir, join(staging, 'cache', 'kernels', kernel.key), { recursive: true });
           manifest.kernels.push({
@@ -130,8 +195,10 @@ export class LabPacks {
   }
 
   /** Installs a pack: verifies every file against pack.json, then moves kernels, modules and recipes in. */
-  async import(file: string, progress: Progress, signal: AbortSignal): Promise<PackManifest> {
+  async import(file: string, progress: Progress, signal: AbortSignal): Promise<ImportResult> {
     if (!(await stat(file).catch(() => null))) throw new LabError('NOT_FOUND', `${file} does not exist.`);
+    // Told from its bytes first: a report, a vmcore or a log gets named, not a raw tar error.
+    await requireKind(file, 'pack');
     const staging = join(this.workspace.tmpDir, `import-${process.pid}-${Date.now()}`);
     await mkdir(staging, { recursive: true });
     try {
@@ -144,11 +211,23 @@ export class LabPacks {
         },
       );
       if (tar.exitCode !== 0)
-        throw new LabError('BAD_REQUEST', `${file} is not a kdlab lab pack (tar: ${tar.stderr.trim()}).`);
-      const manifest = JSON.parse(
-        await readFile(join(staging, 'pack.json'), 'utf8').catch(() => 'null'),
-      ) as PackManifest | null;
-      if (manifest?.format !== 1) throw new LabError('BAD_REQUEST', `${file} has no kdlab pack.json.`);
+        throw new LabError(
+          'BAD_REQUEST',
+          `${basename(file)} is not a kdlab lab pack: it is not a complete gzip-compressed tar archive.`,
+          'A lab pack is the file kdlab lab pack -o FILE wrote; ask for it again if it was cut short.',
+        );
+      let manifest: PackManifest | null = null;
+      try {
+        manifest = JSON.parse(await readFile(join(staging, 'pack.json'), 'utf8')) as PackManifest | null;
+      } catch {
+        manifest = null;
+      }
+      if (manifest?.format !== 1 || !Array.isArray(manifest.recipes) || typeof manifest.files !== 'object')
+        throw new LabError(
+          'BAD_REQUEST',
+          `${basename(file)} is a tar archive but not a kdlab lab pack (no valid pack.json in it).`,
+          'A lab pack is the file kdlab lab pack -o FILE wrote.',
+        );
       progress.report({ fraction: 0.4, message: 'Verifying' });
       const present = (await walk(staging)).filter((f) => f !== 'pack.json');
       const listed = Object.keys(manifest.files);
@@ -190,46 +269,21 @@ export class LabPacks {
         );
         await programs.remember(p.sourceKey, p.key);
       }
+      const replacesShipped: string[] = [];
+      for (const id of manifest.recipes)
+        for (const root of this.catalog.roots.filter((r) => r !== this.recipesDir))
+          if (await stat(join(root, id, 'recipe.yaml')).catch(() => null)) replacesShipped.push(id);
       for (const id of manifest.recipes)
         await install(join(staging, 'recipes', id), join(this.recipesDir, id));
       await writeJsonAtomic(join(this.workspace.stateDir, 'packs', `${basename(file)}.json`), manifest);
+      if (replacesShipped.length)
+        progress.log(
+          `The pack's ${replacesShipped.join(', ')} replace the shipped recipes of the same id on this machine.\n`,
+        );
       progress.report({ fraction: 1, message: `Installed ${manifest.recipes.join(', ')}` });
-      return manifest;
+      return { ...manifest, replacesShipped };
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
   }
-}
-
-export interface GradeRow {
-  report: string;
-  recipe: string;
-  passed: number;
-  total: number;
-  finished: boolean;
-  answers: string;
-  artifacts: 'verified' | 'unknown kernel' | 'no pack';
-}
-
-/** One row per student report; kernel keys are checked against the pack when one is given. */
-export async function grade(reports: string[], pack: PackManifest | null): Promise<GradeRow[]> {
-  const rows: GradeRow[] = [];
-  for (const file of reports) {
-    const state = JSON.parse(await readFile(file, 'utf8')) as RecipeRunState;
-    const answered = state.steps.filter((s) => s.answer);
-    rows.push({
-      report: file,
-      recipe: state.recipeId,
-      passed: state.steps.filter((s) => s.status === 'passed').length,
-      total: state.steps.length,
-      finished: state.finished,
-      answers: answered.map((s) => `${s.id}=${s.answer!.given}${s.answer!.ok ? '' : '✗'}`).join(' '),
-      artifacts: !pack
-        ? 'no pack'
-        : pack.kernels.some((k) => k.key === state.artifacts.kernel)
-          ? 'verified'
-          : 'unknown kernel',
-    });
-  }
-  return rows;
 }

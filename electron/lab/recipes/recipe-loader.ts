@@ -72,14 +72,17 @@ export async function programSpecs(loaded: LoadedRecipe): Promise<ProgramSpec[]>
 }
 
 export class RecipeCatalog {
-  constructor(private readonly roots: string[]) {}
+  /** Searched in order: the first root holding an id wins (list and get agree). */
+  constructor(readonly roots: string[]) {}
 
   async list(): Promise<LoadedRecipe[]> {
     const found: LoadedRecipe[] = [];
+    const seen = new Set<string>();
     for (const root of this.roots) {
       for (const name of (await readdir(root).catch(() => [] as string[])).sort()) {
         const file = join(root, name, 'recipe.yaml');
-        if (!(await stat(file).catch(() => null))) continue;
+        if (seen.has(name) || !(await stat(file).catch(() => null))) continue;
+        seen.add(name);
         found.push({ recipe: parseRecipe(await readFile(file, 'utf8'), file), dir: join(root, name), file });
       }
     }

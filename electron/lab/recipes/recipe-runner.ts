@@ -3,6 +3,7 @@
 // questions are right when they match the run's own facts. State is saved after every step, so a
 // closed app resumes where it stopped; finished build/capture steps reuse cached artifacts.
 import { readFile, mkdir } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { LabError, toErrorData } from '../../common/errors';
 import type { LabErrorData } from '../../common/errors';
@@ -28,7 +29,8 @@ import { findSources } from '../kernel/sources';
 import { VmRunner } from '../vm/vm-runner';
 import type { RunningVm } from '../vm/vm-runner';
 import type { Workspace } from '../workspace';
-import { writeJsonAtomic } from '../workspace';
+import { sha256File, writeJsonAtomic } from '../workspace';
+import { packKernelFor } from './lab-pack';
 import { programSpecs, recipeFile } from './recipe-loader';
 import type { LoadedRecipe } from './recipe-loader';
 import { faultOf, missingFact, parseSymbol, reportFacts, sameSymbol } from './recipe-facts';
@@ -47,6 +49,16 @@ export interface RunOptions {
   onStep?: (step: RecipeStep, result: StepResult) => void;
   /** Where the steps run (a CLI flag): over the recipe's `executor`, which is over the workspace setting. */
   executor?: ExecutorKind;
+  /** Who is running it (kdlab run --student, the Recipes view's field); the OS user name by default. */
+  student?: string;
+}
+
+function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.LOGNAME ?? 'unknown';
+  }
 }
 
 /** A fact as text: strings as they are, anything else as JSON. */
@@ -174,7 +186,8 @@ export class RecipeRunner {
     const recipe = loaded.recipe;
     const lang = options.language ?? 'en';
     await mkdir(join(this.workspace.stateDir, 'recipes'), { recursive: true });
-    const previous = options.restart ? null : await this.readState(recipe.id);
+    const saved = await this.readState(recipe.id);
+    const previous = options.restart ? null : saved;
     const state: RecipeRunState =
       previous && !previous.finished
         ? previous
@@ -187,6 +200,12 @@ export class RecipeRunner {
             artifacts: {},
             facts: {},
           };
+    // For the teacher: who ran it, every answer ever given (a restart does not wipe wrong attempts),
+    // and the recipe's content hash (checked against the lab pack when grading).
+    const user = osUserName();
+    state.student = { name: options.student?.trim() || user, user, host: hostname() };
+    state.answerLog ??= [...(saved?.answerLog ?? [])];
+    state.hashes = { ...state.hashes, recipe: await sha256File(loaded.file) };
     const save = async () => {
       state.updatedAt = new Date().toISOString();
       await writeJsonAtomic(this.stateFile(recipe.id), state);
@@ -226,8 +245,30 @@ export class RecipeRunner {
     const moduleDirs = new Map<string, string>();
     let programs: BuiltProgram[] | null = null;
     let vm: RunningVm | null = null;
+    const useKernel = async (k: KernelArtifacts) => {
+      kernel = k;
+      facts.kernel = { release: k.manifest.kernelRelease, key: k.key, buildId: k.manifest.buildId };
+      state.artifacts.kernel = k.key;
+      // Content hashes: the cache key names the inputs, these say what was booted and analyzed.
+      state.hashes = {
+        ...state.hashes,
+        'kernel/bzImage': await sha256File(k.bzImage),
+        'kernel/vmlinux': await sha256File(k.vmlinux),
+      };
+      return k;
+    };
     const ensureKernel = async (p: Progress) => {
       if (kernel) return kernel;
+      // A recipe installed from a lab pack runs on the pack's kernel, kernel sources here or not:
+      // building one (another gcc, another source release) would cost minutes and not be the kernel
+      // the teacher handed out and grades against.
+      const fromPack = await packKernelFor(this.workspace, loaded, this.kernels);
+      if (fromPack) {
+        p.log(
+          `Using the kernel of the lab pack ${fromPack.pack}: ${fromPack.kernel.manifest.kernelRelease} (${fromPack.kernel.key}), no build.\n`,
+        );
+        return useKernel(fromPack.kernel);
+      }
       const source = (await findSources(this.sourcesDir))
         .filter((s) => s.kind === 'tarball' || s.kind === 'tree')
         .at(-1);
@@ -249,16 +290,9 @@ export class RecipeRunner {
             'No kernel sources under /usr/src, and no built kernel for this recipe in the workspace.',
             'apt-get install -y linux-source-6.1, or import the lab pack your teacher gave you (kdlab lab import FILE).',
           );
-        kernel = packed;
-        facts.kernel = {
-          release: packed.manifest.kernelRelease,
-          key: packed.key,
-          buildId: packed.manifest.buildId,
-        };
-        state.artifacts.kernel = packed.key;
-        return packed;
+        return useKernel(packed);
       }
-      kernel = await kernels.build(
+      const built = await kernels.build(
         {
           source: source.path,
           base: recipe.kernel.base,
@@ -268,13 +302,7 @@ export class RecipeRunner {
         p,
         signal,
       );
-      facts.kernel = {
-        release: kernel.manifest.kernelRelease,
-        key: kernel.key,
-        buildId: kernel.manifest.buildId,
-      };
-      state.artifacts.kernel = kernel.key;
-      return kernel;
+      return useKernel(built);
     };
     const ensureModules = async (p: Progress) => {
       const k = await ensureKernel(p);
@@ -333,6 +361,7 @@ export class RecipeRunner {
       );
       facts.image = { paths: image.entries.map((e) => e.path), init: image.init, checks: image.checks };
       state.artifacts.image = image.key;
+      state.hashes = { ...state.hashes, image: await sha256File(image.path) };
       return image;
     };
     const needVm = () => {
@@ -456,6 +485,7 @@ export class RecipeRunner {
                 facts.vmcore = entry;
                 facts.console = entry.consoleLog ? await readFile(entry.consoleLog, 'utf8') : '';
                 state.artifacts.vmcore = entry.meta.id;
+                state.hashes = { ...state.hashes, vmcore: await sha256File(entry.vmcore) };
               } catch (e) {
                 if (!step.expectFailure) throw e;
                 facts.captureError = toErrorData(e);
@@ -590,6 +620,7 @@ export class RecipeRunner {
                   `This question's answer is not in the run: ${missingFact(facts, step.answer.fact)}.`,
                   'The steps before it must make that fact (recipes/README.md lists which step makes which).',
                 );
+              const answeredBy = options.nonInteractive ? 'run' : 'student';
               const given = options.nonInteractive
                 ? factText(expected)
                 : await (options.ask ?? (() => Promise.resolve('')))(step.ask[lang], step.id);
@@ -597,8 +628,16 @@ export class RecipeRunner {
                 given,
                 expected: factText(expected),
                 ok: expected !== undefined && sameAnswer(given, expected),
+                answeredBy,
               };
               (facts.answers as Record<string, string>)[step.id] = given;
+              (state.answerLog ??= []).push({
+                step: step.id,
+                given,
+                ok: answer.ok,
+                answeredBy,
+                at: new Date().toISOString(),
+              });
               break;
             }
           }

@@ -15,10 +15,26 @@ export interface StepResult {
   do: RecipeStep['do'];
   status: 'passed' | 'failed' | 'error';
   checks: CheckResult[];
-  answer?: { given: string; expected: string; ok: boolean };
+  /**
+   * `expected` is what the run found (for the teacher: the CLI and the UI never show it to the
+   * student); `answeredBy: 'run'` when the run answered itself (--non-interactive, a stdin that is
+   * not a terminal, the UI's Demonstrate). Reports made before it have no `answeredBy`.
+   */
+  answer?: { given: string; expected: string; ok: boolean; answeredBy?: AnsweredBy };
   error?: LabErrorData;
   startedAt: string;
   finishedAt: string;
+}
+
+export type AnsweredBy = 'student' | 'run';
+
+/** One answer given to a question, right or wrong. */
+export interface AnswerRecord {
+  step: string;
+  given: string;
+  ok: boolean;
+  answeredBy: AnsweredBy;
+  at: string;
 }
 
 export interface RecipeRunState {
@@ -27,8 +43,20 @@ export interface RecipeRunState {
   updatedAt: string;
   finished: boolean;
   steps: StepResult[];
-  /** Hashes of the artifacts the run used (for grading against a lab pack). */
+  /** Cache keys / ids of the artifacts the run used (kernel, image, vmcore); their content hashes are in `hashes`. */
   artifacts: Record<string, string>;
+  /** Who ran it: the name given (--student, the Recipes view's field) or the OS user, and where. */
+  student?: { name: string; user: string; host: string };
+  /**
+   * Every answer given, wrong ones included, in order: kept across resumes and restarts, so a report
+   * shows the attempts a resumed step no longer holds.
+   */
+  answerLog?: AnswerRecord[];
+  /**
+   * sha256 of the files the run used, by what they are: recipe (recipe.yaml), kernel/bzImage,
+   * kernel/vmlinux, image (the initramfs), vmcore — checked against the lab pack when grading.
+   */
+  hashes?: Record<string, string>;
   /** What the run found so far (kept so a resumed run can check later steps against it). */
   facts: Facts;
 }
