@@ -74,4 +74,62 @@ describe('recipe runner', () => {
     expect(resumed.finished).toBe(true);
     expect(resumed.steps.map((s) => s.status)).toEqual(['passed', 'passed', 'passed']);
   }, 300_000);
+
+  it("checks the null-deref answers against the crash report of the run's own vmcore", async () => {
+    const loaded = await catalog.get('null-deref-module');
+    // A student who reads crash's bt, counts the offset in decimal and picks the wrong member.
+    const answers: Record<string, string> = {
+      function: '_MODULE_INIT_START_kdlab_null_deref+27',
+      offset: '16',
+      member: 'id',
+    };
+    const state = await run(loaded, {
+      nonInteractive: false,
+      restart: true,
+      ask: async (_q, stepId) => {
+        if (stepId !== 'line') return answers[stepId] ?? '';
+        // The line as the student's gdb on the .ko gives it: read from this run's own report.
+        const saved = await runner.readState('null-deref-module');
+        const report = saved?.facts.report as { fault: { line: number } };
+        return String(report.fault.line);
+      },
+    });
+    const report = state.facts.report as {
+      summary: { faultAddress: string };
+      task: { command: string };
+      backtrace: { function: string; exception: { rip: string } | null }[];
+      fault: Record<string, unknown>;
+      processes: { comm: string }[];
+      modules: { name: string }[];
+    };
+    expect(report.fault).toMatchObject({
+      function: 'kdlab_null_deref_init',
+      offset: '0x1b',
+      module: 'kdlab_null_deref',
+      rip: expect.stringMatching(/^kdlab_null_deref_init\+0x1b\/0x[0-9a-f]+ \[kdlab_null_deref\]$/) as string,
+      line: expect.any(Number) as number,
+      sourceText: expect.stringMatching(/kdlab_read_flags\(dev\)/) as string,
+      member: { struct: 'kdlab_dev', name: 'flags', offset: 16, size: 4, declaration: 'unsigned int flags' },
+    });
+    expect(parseInt(report.summary.faultAddress, 16)).toBe(0x10);
+    expect(report.task.command).toBe('insmod');
+    expect(report.backtrace[0]?.function).toBe('machine_kexec');
+    expect(report.backtrace.map((f) => f.exception?.rip).filter(Boolean)).toEqual([
+      '_MODULE_INIT_START_kdlab_null_deref+27',
+    ]);
+    expect(report.modules.map((m) => m.name)).toContain('kdlab_null_deref');
+    expect(report.processes.map((p) => p.comm)).toContain('insmod');
+    // crash's name and a decimal offset are right; the wrong member fails its step, against the .ko.
+    expect(state.steps.filter((s) => s.answer).map((s) => [s.id, s.answer?.ok])).toEqual([
+      ['function', true],
+      ['line', true],
+      ['offset', true],
+      ['member', false],
+    ]);
+    expect(state.steps.at(-1)).toMatchObject({
+      id: 'member',
+      status: 'failed',
+      answer: { given: 'id', expected: 'flags', ok: false },
+    });
+  }, 300_000);
 });
