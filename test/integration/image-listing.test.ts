@@ -5,15 +5,18 @@
 // KDLAB_UPDATE_FIXTURES=1 rewrites it from this run.
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { ImageSummary } from '../../electron/common/types';
+import type { ImageSummary, JobInfo, PackedImage } from '../../electron/common/types';
+import { createLabBackend } from '../../electron/lab/lab-backend';
 import { describePackedImage, listPackedImages, readInitramfs } from '../../electron/lab/image/image-listing';
 import { ImageBuilder } from '../../electron/lab/image/initramfs';
 import { renderInit } from '../../electron/lab/image/init-templates';
 import { RootfsBuilder } from '../../electron/lab/image/rootfs';
 import type { Progress, ProgressUpdate } from '../../electron/lab/jobs';
 import { appRoot } from '../helpers/build';
-import { labKernel } from '../helpers/lab-kernel';
+import { apiTestClient } from '../helpers/api-client';
+import { labKernel, testWorkspaceRoot } from '../helpers/lab-kernel';
 
 const fixture = join(appRoot, 'test', 'fixtures', 'images', 'initramfs-shell.json');
 
@@ -96,5 +99,52 @@ describe('images read back from the packed file', () => {
     await expect(describePackedImage(workspace, 'rootfs', 'no-such-key')).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+  }, 180_000);
+
+  it('packs a rootfs through the API as a job that reports progress, then lists and describes it', async () => {
+    const { kernel } = await labKernel();
+    const backend = await createLabBackend({
+      mode: 'web',
+      version: 'test',
+      workspaceRoot: testWorkspaceRoot,
+      appRoot,
+    });
+    const { ctx, call } = apiTestClient(() => backend);
+    const updates: JobInfo[] = [];
+    // The UI's view of the job: its job.updated events.
+    const off = backend.events.attach({
+      clientId: 'ui',
+      emit: (event, payload) => {
+        if (event === 'job.updated') updates.push(payload as JobInfo);
+        ctx.emit(event, payload);
+      },
+    });
+    // A size not packed before, so that mkfs.ext4 really runs; removed afterwards.
+    const extraMiB = 8 + Math.floor(Math.random() * 100);
+    let key: string | null = null;
+    try {
+      const image = await call<ImageSummary>('images.rootfs', { kernelKey: kernel.key, extraMiB });
+      key = image.key;
+      expect(image).toMatchObject({ kind: 'rootfs', cacheHit: false });
+      expect(image.path).toMatch(/rootfs\.ext4$/);
+      expect(image.entries.find((e) => e.path === '/dev/console')?.device).toEqual({
+        kind: 'c',
+        major: 5,
+        minor: 1,
+      });
+      const messages = updates.filter((u) => u.kind === 'image').map((u) => u.progress.message);
+      // The packing initramfs may be a cache hit; the ext4 steps are not (a fresh size).
+      expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/^Writing a \d+ MiB ext4/)]));
+      const fractions = updates.map((u) => u.progress.fraction ?? 0);
+      expect([...fractions].sort((x, y) => x - y)).toEqual(fractions);
+      const listed = await call<PackedImage[]>('images.list', {});
+      expect(listed.find((i) => i.key === image.key)).toMatchObject({ kind: 'rootfs', size: image.size });
+      const described = await call<ImageSummary>('images.contents', { kind: 'rootfs', key: image.key });
+      expect(described.entries.map((e) => e.path)).toEqual(image.entries.map((e) => e.path));
+    } finally {
+      if (key) await rm(join(backend.workspace.cacheDir, 'rootfs', key), { recursive: true, force: true });
+      off();
+      await backend.dispose();
+    }
   }, 180_000);
 });

@@ -169,6 +169,8 @@ export const en = {
   'images.charDevice': 'character device {major}:{minor}',
   'images.blockDevice': 'block device {major}:{minor}',
   'images.from': 'from {source}',
+  'images.showAll': 'Show all {n}',
+  'images.showFewer': 'Show the newest only',
   'vms.title': 'VMs',
   'vms.body':
     'QEMU guests with crashkernel= and the gdb stub: the serial console, a boot timeline (firmware → kernel → init → panic), controls to pause at start, attach gdb, crash with sysrq c, dump memory and power off, and the accelerator in use (KVM only when a real boot probe passes, TCG otherwise).',

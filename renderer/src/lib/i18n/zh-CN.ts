@@ -169,6 +169,8 @@ export const zhCN: Catalog = {
   'images.charDevice': '字符设备 {major}:{minor}',
   'images.blockDevice': '块设备 {major}:{minor}',
   'images.from': '来自 {source}',
+  'images.showAll': '显示全部 {n} 个',
+  'images.showFewer': '只显示最新的',
   'vms.title': '虚拟机',
   'vms.body':
     '带 crashkernel= 和 gdb 调试桩的 QEMU 虚拟机：串口控制台、启动时间线（固件 → 内核 → init → panic），暂停启动、连接 gdb、sysrq c 触发崩溃、转储内存、关机等控制，以及所用的加速方式（只有真实启动探测通过时才用 KVM，否则用 TCG）。',

@@ -40,6 +40,11 @@ export class DecoderState {
     let vmlinux: string | null = null;
     if (choice.kind === 'kernel') {
       vmlinux = vmlinuxOf(kernels.find((k) => k.key === choice.key));
+      // A view that just opened (a log dropped elsewhere) may not have its kernel list yet.
+      if (!vmlinux)
+        vmlinux = vmlinuxOf(
+          (await api.invoke('kernels.list', {}).catch(() => [])).find((k) => k.key === choice.key),
+        );
       if (!vmlinux) {
         this.error = {
           code: 'NOT_FOUND',
