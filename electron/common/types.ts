@@ -229,6 +229,7 @@ export type { DecodedReport } from '../lab/analyze/decoder/types';
 // Recipes and their run state are plain data defined beside the recipe engine.
 export type { Recipe } from '../lab/recipes/recipe-schema';
 export type { RecipeRunState, StepResult } from '../lab/recipes/recipe-state';
+export type { RecipeProblem } from '../lab/recipes/recipe-problem';
 export type { CrashReport } from '../lab/analyze/crash/types';
 // Files handed to kdlab (drop, upload, open), imported vmcores, lab packs and grading.
 export type { FileIdentity, InboxKind } from '../lab/inbox';

@@ -77,6 +77,8 @@ export const en = {
   'recipes.status.error': 'error',
   'recipes.yourAnswer': 'your answer',
   'recipes.notIt': 'not what your run shows; look again, change it and press Resume',
+  'recipes.problemsTitle': 'Recipes that do not load ({count})',
+  'recipes.problemNotListed': '{id} is not listed: its recipe.yaml has errors.',
   'glance.title': 'The lab at a glance',
   'glance.boot': 'Boot the lab kernel',
   'glance.capture': 'Crash it and capture (kdump)',

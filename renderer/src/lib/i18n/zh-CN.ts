@@ -78,6 +78,8 @@ export const zhCN: Catalog = {
   'recipes.status.error': '出错',
   'recipes.yourAnswer': '你的答案',
   'recipes.notIt': '与你的运行结果不符；再看看，修改后点击“继续”',
+  'recipes.problemsTitle': '无法加载的实验（{count}）',
+  'recipes.problemNotListed': '{id} 未列出：它的 recipe.yaml 有错误。',
   'glance.title': '实验室概览',
   'glance.boot': '启动实验内核',
   'glance.capture': '触发崩溃并抓取（kdump）',
