@@ -1,5 +1,6 @@
 // The runner on a real guest: a boot whose `until` never shows and a wait that times out fail their
-// step, saying what they waited for and what the console printed (they used to pass).
+// step, saying what they waited for and what the console printed (they used to pass); a question or
+// check on a fact this run does not have fails its step, naming it, instead of crashing the run.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -114,4 +115,68 @@ describe('waiting on the console', () => {
     );
     expect(error.hint).toMatch(/Compare the pattern with the console above/);
   }, 300_000);
+});
+
+describe('facts a run does not have', () => {
+  it('fails a check and a question on the fault of a sysrq crash, which has none, saying so', async () => {
+    const state = await run(
+      await recipe(
+        'engine-missing-fact',
+        `  - id: capture
+    do: capture
+    trigger: sysrq
+    ${text}
+  - id: analyze
+    do: analyze
+    expect:
+      - { fact: report.summary.panic, matches: 'sysrq triggered crash' }
+      - { fact: report.fault.function, equals: sysrq_handle_crash }
+    ${text}
+  - id: function
+    do: question
+    ask: { en: Which function faulted?, zh-CN: 哪个函数出错了？ }
+    answer: { fact: report.fault.function }
+    ${text}
+`,
+      ),
+    );
+    expect(state.steps.map((s) => [s.id, s.status])).toEqual([
+      ['capture', 'passed'],
+      ['analyze', 'failed'],
+    ]);
+    expect(state.steps[1]!.checks.map((c) => [c.ok, c.detail])).toEqual([
+      [true, 'report.summary.panic = Kernel panic - not syncing: sysrq triggered crash'],
+      [false, 'report.fault.function: report.fault is null in this run'],
+    ]);
+
+    // The same question on its own, after a passing analyze step: an error that names the fact.
+    const asked = await run(
+      await recipe(
+        'engine-missing-answer',
+        `  - id: capture
+    do: capture
+    trigger: sysrq
+    ${text}
+  - id: analyze
+    do: analyze
+    ${text}
+  - id: function
+    do: question
+    ask: { en: Which function faulted?, zh-CN: 哪个函数出错了？ }
+    answer: { fact: report.fault.function }
+    ${text}
+`,
+      ),
+    );
+    expect(asked.steps.map((s) => [s.id, s.status])).toEqual([
+      ['capture', 'passed'],
+      ['analyze', 'passed'],
+      ['function', 'error'],
+    ]);
+    expect(asked.steps[2]!.error).toMatchObject({
+      code: 'NOT_FOUND',
+      message:
+        "This question's answer is not in the run: report.fault.function: report.fault is null in this run.",
+    });
+  }, 600_000);
 });
