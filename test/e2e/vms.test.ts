@@ -164,10 +164,18 @@ describe('VMs view', () => {
   it('packs an initramfs and shows its contents, /init and the pre-boot checks', async () => {
     await page.goto(`${app.origin}/#/images`);
     await page.getByRole('button', { name: 'Pack and check' }).click();
+    // The view opens on the newest image packed earlier: wait for this one's /init.
     await expect
-      .poll(() => page.getByTestId('image-tree').textContent(), { timeout: 30_000 })
-      .toContain('busybox');
-    expect(await page.getByTestId('image-init').textContent()).toContain('KDLAB-INIT-READY');
+      .poll(() => page.getByTestId('image-init').textContent(), { timeout: 30_000 })
+      .toContain('KDLAB-INIT-READY');
+    const tree = page.getByTestId('image-tree');
+    await expect.poll(() => tree.textContent()).toMatch(/▸\s*bin/);
+    // Folders start closed: open bin/ to find busybox.
+    await tree
+      .getByRole('treeitem', { name: /^▸?\s*bin/ })
+      .first()
+      .click();
+    await expect.poll(() => tree.textContent()).toContain('busybox');
     expect(await page.getByTestId('image-checks').textContent()).toContain('✓');
     await page.screenshot({ path: join(shots, 'images.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
