@@ -244,4 +244,6 @@ export interface PackSummary {
   kernels: { key: string; release: string; buildId: string | null }[];
   modules: string[];
   files: number;
+  /** After an import: pack recipes with a shipped recipe's id, which the pack's version now replaces here. */
+  replacesShipped?: string[];
 }

@@ -395,7 +395,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
         { title: `Importing the lab pack ${basename(args.path)}`, kind: 'lab-import' },
         (progress, signal) => packs.import(args.path, progress, signal),
       );
-      return packSummary(args.path, manifest);
+      return { ...packSummary(args.path, manifest), replacesShipped: manifest.replacesShipped };
     },
     'recipes.grade': async (args) =>
       gradeReports(

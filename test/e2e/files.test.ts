@@ -172,17 +172,45 @@ describe('lab packs and grading in the Recipes view', () => {
     await page.getByTestId('pack-installed').waitFor({ timeout: 120_000 });
     await page.screenshot({ path: join(shots, 'recipes-pack-installed.png'), fullPage: true });
 
+    // Reports shaped like the runner's: kill-init's steps, the content hashes of the pack's files.
+    const files = (
+      JSON.parse(execFileSync('tar', ['-xzOf', packFile, './pack.json'], { encoding: 'utf8' })) as {
+        files: Record<string, string>;
+      }
+    ).files;
+    const ok = { check: { console: 'x' }, ok: true, detail: 'ok' };
     const report = (kernel: string, passed: boolean) => ({
       recipeId: 'kill-init',
       startedAt: '2026-11-22T10:00:00Z',
       updatedAt: '2026-11-22T10:09:00Z',
       finished: passed,
+      student: { name: passed ? 'Alice' : 'Bob', user: 'student', host: 'lab-1' },
       steps: [
-        { id: 'build', status: 'passed', checks: [] },
-        { id: 'boot', status: passed ? 'passed' : 'failed', checks: [] },
-        { id: 'why', status: 'passed', answer: { given: '127', expected: '127', ok: true }, checks: [] },
+        { id: 'boot', status: 'passed', checks: [ok] },
+        { id: 'exit', status: 'passed', checks: [] },
+        { id: 'panic', status: 'passed', checks: [ok] },
+        { id: 'decode', status: passed ? 'passed' : 'failed', checks: [ok, { ...ok, ok: passed }] },
+        ...(passed
+          ? [
+              {
+                id: 'code',
+                status: 'passed',
+                answer: { given: '0', expected: '0x00000000', ok: true, answeredBy: 'student' },
+                checks: [],
+              },
+            ]
+          : []),
+      ],
+      answerLog: [
+        { step: 'code', given: '127', ok: false, answeredBy: 'student', at: '2026-11-22T10:05:00Z' },
       ],
       artifacts: { kernel, image: 'f00dfeed' },
+      hashes: {
+        recipe: files['recipes/kill-init/recipe.yaml'],
+        'kernel/bzImage': files[`cache/kernels/${kernel}/bzImage`] ?? '0'.repeat(64),
+        'kernel/vmlinux': files[`cache/kernels/${kernel}/vmlinux`] ?? '0'.repeat(64),
+        image: 'f00dfeed',
+      },
       facts: {},
     });
     const alice = join(tmp, 'alice.kdlab-report');
@@ -203,11 +231,16 @@ describe('lab packs and grading in the Recipes view', () => {
       (await rows.nth(0).textContent()) ?? '',
       (await rows.nth(1).textContent()) ?? '',
     ];
+    // The step total is the pack recipe's (5), whatever the report holds.
     expect(first).toContain('alice.kdlab-report');
-    expect(first).toContain('3/3');
+    expect(first).toContain('Alice');
+    expect(first).toContain('5/5');
+    expect(first).toContain('1 / 0');
+    expect(await rows.nth(0).getByTestId('grade-verdict').textContent()).toBe('verified');
     expect(first).toContain('verified (in the pack)');
-    expect(first).toContain('why=127');
-    expect(second).toContain('2/3');
+    expect(second).toContain('Bob');
+    expect(second).toContain('3/5');
+    expect(await rows.nth(1).getByTestId('grade-verdict').textContent()).toMatch(/^altered: kernel/);
     expect(second).toContain("NOT the pack's");
     expect(await page.getByTestId('grade-packs').textContent()).toContain('(kill-init)');
     // A file that is not a report is refused with what it is.

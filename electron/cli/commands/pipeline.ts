@@ -508,7 +508,10 @@ kdlab run PIPELINE.yaml [--json]
   A recipe runs step by step with its checks; --non-interactive answers its questions from the run's
   own facts (CI; also when stdin is not a terminal) and the progress report says the run answered
   them; --student NAME is who the report is for (default: your user name); the state is saved after
-  each step and a second run resumes (--restart starts over).
+  each step and a second run resumes (--restart starts over). Each step's explanation is printed
+  before it runs, in --lang en|zh-CN (default: zh-CN when LC_ALL, LC_MESSAGES or LANG is Chinese);
+  with --json a recipe run prints NDJSON events as it goes (step-started, progress,
+  step-passed/-failed/-error, summary).
 
   Example pipelines are in recipes/pipelines/. Prints progress and, at the end, where the vmcore
   and the logs are.
@@ -519,6 +522,7 @@ kdlab run PIPELINE.yaml [--json]
       'non-interactive': { type: 'boolean' },
       restart: { type: 'boolean' },
       student: { type: 'string' },
+      lang: { type: 'string' },
       executor: executorOption,
     },
     positionals: true,

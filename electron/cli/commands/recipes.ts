@@ -9,6 +9,16 @@ import { RecipeRunner } from '../../lab/recipes/recipe-runner';
 import type { RecipeRunState, StepResult } from '../../lab/recipes/recipe-runner';
 import type { RecipeStep } from '../../lab/recipes/recipe-schema';
 import type { CliContext, Command, OptionValues } from '../command';
+import { cliLanguage } from '../../common/local-text';
+import type { JobInfo } from '../../common/types';
+import {
+  ndjson,
+  recipeListText,
+  recipeShowText,
+  stepIntroText,
+  stepResultEvent,
+  summaryEvent,
+} from '../recipe-text';
 import { runJob, str, withBackend } from '../command';
 import { LabPacks } from '../../lab/recipes/lab-pack';
 import { gradeReports, importedPacks, packSource } from '../../lab/recipes/grading';
@@ -49,6 +59,30 @@ export async function runRecipe(
       'kdlab run: stdin is not a terminal, so the run answers its own questions (the report records them as answered by the run).\n',
     );
   const student = str(values.student);
+  const lang = cliLanguage(str(values.lang), ctx.env);
+  const color = ctx.stdout.isTTY === true;
+  const steps = loaded.recipe.steps;
+  // --json: NDJSON events on stdout as the run goes (a run takes minutes; silence looked like a hang).
+  let current: string | null = null;
+  let last = { fraction: -1, message: '' };
+  const detachEvents = json
+    ? backend.events.attach({
+        clientId: 'cli-ndjson',
+        emit(event, payload) {
+          if (event !== 'job.updated') return;
+          const job = payload as JobInfo;
+          if (job.kind !== 'recipe' || job.state !== 'running') return;
+          const message = job.progress.message;
+          const fraction = job.progress.fraction ?? 0;
+          // One line per new message or per whole percent, not one per byte of a build log.
+          if (message === last.message && Math.abs(fraction - last.fraction) < 0.01) return;
+          last = { fraction, message };
+          ctx.stdout.write(
+            ndjson({ event: 'progress', recipe: loaded.recipe.id, step: current, fraction, message }),
+          );
+        },
+      })
+    : () => undefined;
   const rl = nonInteractive ? null : createInterface({ input: process.stdin, output: process.stderr });
   try {
     const runner = new RecipeRunner(
@@ -69,12 +103,33 @@ export async function runRecipe(
             restart: values.restart === true,
             ...(executor ? { executor } : {}),
             ...(student ? { student } : {}),
+            language: lang,
             ...(rl ? { ask: (q: string) => rl.question(`\n${q}\n> `) } : {}),
+            onStepStart: (step, index) => {
+              current = step.id;
+              ctx.stdout.write(
+                json
+                  ? ndjson({
+                      event: 'step-started',
+                      recipe: loaded.recipe.id,
+                      step: step.id,
+                      index,
+                      total: steps.length,
+                      do: step.do,
+                      title: step.title[lang],
+                    })
+                  : stepIntroText(step, index, steps.length, lang, color),
+              );
+            },
             onStep: (step, result) => {
-              if (json) return;
+              if (json) {
+                const index = steps.findIndex((s) => s.id === step.id);
+                ctx.stdout.write(ndjson(stepResultEvent(loaded.recipe.id, index, result)));
+                return;
+              }
               const mark =
                 result.status === 'passed' ? 'PASS' : result.status === 'failed' ? 'FAIL' : 'ERROR';
-              const lines = [`${mark.padEnd(6)}${step.title.en}`];
+              const lines = [`${mark.padEnd(6)}${step.title[lang]}`];
               for (const c of result.checks) lines.push(`      ${c.ok ? '✓' : '✗'} ${c.detail}`);
               if (result.answer) lines.push(answerLine(step, result.answer));
               if (result.error)
@@ -88,14 +143,14 @@ export async function runRecipe(
           signal,
         ),
     );
-    if (json)
-      ctx.stdout.write(`${JSON.stringify(state, (k, v: unknown) => (k === 'facts' ? undefined : v), 2)}\n`);
+    if (json) ctx.stdout.write(ndjson(summaryEvent(state, steps.length, runner.stateFile(loaded.recipe.id))));
     else
       ctx.stdout.write(
         `${state.finished ? 'Recipe passed' : 'Recipe not finished'}: ${state.steps.filter((s) => s.status === 'passed').length}/${loaded.recipe.steps.length} steps · report ${runner.stateFile(loaded.recipe.id)}\n`,
       );
     return state.finished ? 0 : 1;
   } finally {
+    detachEvents();
     rl?.close();
   }
 }
@@ -104,8 +159,8 @@ export const recipeCommands: Record<string, Command> = {
   recipes: {
     summary: 'The guided labs: list, show ID',
     usage:
-      'kdlab recipes [list | show ID] [--json]\n\n  kdlab run ID [--non-interactive] [--restart] [--json] runs one.',
-    options: { json: { type: 'boolean' } },
+      'kdlab recipes [list | show ID] [--lang en|zh-CN] [--json]\n\n  list: in lab order, with level and estimated time; show: every step with its explanation, checks\n  and question. --lang: zh-CN when LC_ALL, LC_MESSAGES or LANG is Chinese, else en.\n  kdlab run ID [--non-interactive] [--restart] [--lang L] [--json] runs one.',
+    options: { json: { type: 'boolean' }, lang: { type: 'string' } },
     positionals: true,
     run: (values, ctx, positionals) =>
       withBackend(ctx, 'web', async (backend) => {
@@ -122,7 +177,10 @@ export const recipeCommands: Record<string, Command> = {
                   null,
                   2,
                 )}\n`
-              : `${all.map((l) => `${l.recipe.id.padEnd(24)} ${l.recipe.level.padEnd(13)} ${String(l.recipe.minutes).padStart(3)} min  ${l.recipe.title.en}`).join('\n')}\n`,
+              : `${recipeListText(
+                  all.map((l) => l.recipe),
+                  cliLanguage(str(values.lang), ctx.env),
+                )}\n`,
           );
           for (const problem of problems)
             ctx.stderr.write(
@@ -135,16 +193,7 @@ export const recipeCommands: Record<string, Command> = {
           if (values.json) ctx.stdout.write(`${JSON.stringify(recipe, null, 2)}\n`);
           else
             ctx.stdout.write(
-              [
-                `${recipe.title.en} — ${recipe.title['zh-CN']}`,
-                `${recipe.level}, about ${recipe.minutes} min${recipe.seeds.length ? `, from seed ${recipe.seeds.join(', ')}` : ''}`,
-                '',
-                ...recipe.objectives.map((o) => `  • ${o.en}`),
-                '',
-                ...recipe.steps.map(
-                  (s, i) => `${String(i + 1).padStart(2)}. ${s.title.en} (${s.do})\n    ${s.explain.en}`,
-                ),
-              ].join('\n') + '\n',
+              recipeShowText(recipe, cliLanguage(str(values.lang), ctx.env), ctx.stdout.isTTY === true),
             );
           return 0;
         }

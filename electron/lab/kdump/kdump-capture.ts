@@ -34,6 +34,18 @@ export interface CaptureSpec {
 
 export type CapturedVmcore = VmcoreEntry;
 
+/** kexec -p could not load the capture kernel: the guest's console (kexec's and the kernel's own words) and the advisor's size come along. */
+export class KdumpLoadError extends LabError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly consoleText: string,
+    readonly advice: { mib: number; reasoning: string },
+  ) {
+    super('UNAVAILABLE', message, hint);
+  }
+}
+
 export class KdumpCapture {
   readonly #images: ImageBuilder;
   readonly #vms: VmRunner;
@@ -135,10 +147,11 @@ export class KdumpCapture {
         const reserved = range
           ? `${range.mib} MiB were reserved`
           : 'no "Crash kernel" range is in /proc/iomem';
-        throw new LabError(
-          'UNAVAILABLE',
+        throw new KdumpLoadError(
           `kexec -p could not load the capture kernel: ${reserved}, and the capture kernel with its initramfs needs about ${advice.mib} MiB.`,
           `Use crashkernel=${advice.mib}M (${advice.reasoning}).`,
+          vm.consoleText,
+          advice,
         );
       }
       progress.report({ fraction: 0.4, message: 'Capture kernel loaded; crashing the guest' });

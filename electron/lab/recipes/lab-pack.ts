@@ -225,7 +225,7 @@ export class LabPacks {
       if (manifest?.format !== 1 || !Array.isArray(manifest.recipes) || typeof manifest.files !== 'object')
         throw new LabError(
           'BAD_REQUEST',
-          `${basename(file)} is a tar archive but not a kdlab lab pack (no valid pack.json in it).`,
+          `${basename(file)} is not a kdlab lab pack (no valid pack.json in it).`,
           'A lab pack is the file kdlab lab pack -o FILE wrote.',
         );
       progress.report({ fraction: 0.4, message: 'Verifying' });

@@ -21,7 +21,7 @@ import { ProgramBuilder } from '../image/programs';
 import type { BuiltProgram } from '../image/programs';
 import { subProgress } from '../jobs';
 import type { Progress } from '../jobs';
-import { KdumpCapture } from '../kdump/kdump-capture';
+import { KdumpCapture, KdumpLoadError } from '../kdump/kdump-capture';
 import { KernelBuilder } from '../kernel/kernel-builder';
 import type { KernelArtifacts } from '../kernel/kernel-builder';
 import { ModuleBuilder } from '../kernel/module-builder';
@@ -47,6 +47,8 @@ export interface RunOptions {
   restart?: boolean;
   language?: 'en' | 'zh-CN';
   onStep?: (step: RecipeStep, result: StepResult) => void;
+  /** Before a step runs (live step-by-step views: the CLI's NDJSON, the Recipes view). */
+  onStepStart?: (step: RecipeStep, index: number) => void;
   /** Where the steps run (a CLI flag): over the recipe's `executor`, which is over the workspace setting. */
   executor?: ExecutorKind;
   /** Who is running it (kdlab run --student, the Recipes view's field); the OS user name by default. */
@@ -107,6 +109,23 @@ function waitedInVain(seconds: number, pattern: string, consoleText: string, sto
       ? 'The guest panicked or exited first: read the console above, and the earlier steps that set it up.'
       : "Compare the pattern with the console above; if the guest is only slow (TCG on a busy machine), raise the step's timeout.",
   );
+}
+
+/** A size in MiB as a student writes it: 160, 160M, 160 MiB, 1G. */
+export function parseMiB(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(m|mb|mib|g|gb|gib)?\s*$/i.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * (m[2]?.toLowerCase().startsWith('g') ? 1024 : 1);
+}
+
+/** gdb's `bt` lines (`#1  0x… in f (a=1) at file.c:12`, `#0  f () at …`) as frames. */
+export function parseGdbBacktrace(
+  output: string,
+): { level: number; function: string; location: string | null }[] {
+  const frames = [];
+  for (const m of output.matchAll(/^#(\d+)\s+(?:0x[0-9a-f]+ in )?([\w.$]+) \(.*?\)(?: at (\S+))?/gim))
+    frames.push({ level: Number(m[1]), function: m[2]!, location: m[3] ?? null });
+  return frames;
 }
 
 export function evaluateCheck(check: RecipeCheck, facts: Facts, output: string): CheckResult {
@@ -381,6 +400,7 @@ export class RecipeRunner {
           `${step.title[lang]}: `,
         );
         p.report({ fraction: 0, message: step.title[lang] });
+        options.onStepStart?.(step, i);
         const startedAt = new Date().toISOString();
         let output = '';
         let answer: StepResult['answer'];
@@ -404,7 +424,7 @@ export class RecipeRunner {
                   kernel: k.bzImage,
                   initrd: img.path,
                   memoryMiB: recipe.vm.memoryMiB,
-                  appendExtra: recipe.vm.append,
+                  appendExtra: [...recipe.vm.append, ...step.append],
                   ...(recipe.vm.gdb || recipe.vm.paused ? { gdb: { port: 'next-free' as const } } : {}),
                   ...(recipe.vm.paused ? { paused: true } : {}),
                   markers: [{ name: 'until', pattern: step.until }],
@@ -464,12 +484,28 @@ export class RecipeRunner {
                   : 'init-exit' in step.trigger
                     ? { kind: 'init-exit' as const, code: step.trigger['init-exit'] }
                     : { kind: 'module' as const, file: step.trigger.module };
+              // The size may be the student's answer to an earlier question (the crashkernel lab).
+              let crashkernelMiB = typeof step.crashkernelMiB === 'number' ? step.crashkernelMiB : undefined;
+              if (typeof step.crashkernelMiB === 'object') {
+                const given = (facts.answers as Record<string, string> | undefined)?.[
+                  step.crashkernelMiB.answer
+                ];
+                const mib = parseMiB(given ?? '');
+                if (mib === null || mib < 8)
+                  throw new LabError(
+                    'BAD_REQUEST',
+                    `The answer to "${step.crashkernelMiB.answer}" (${JSON.stringify(given ?? '')}) is not a size in MiB.`,
+                    'Answer that question with a size such as 160 or 160M.',
+                  );
+                crashkernelMiB = Math.ceil(mib);
+                output = `crashkernel=${crashkernelMiB}M\n`;
+              }
               try {
                 const entry = await new KdumpCapture(this.workspace, executor).capture(
                   {
                     kernel: k,
                     trigger,
-                    ...(step.crashkernelMiB ? { crashkernelMiB: step.crashkernelMiB } : {}),
+                    ...(crashkernelMiB ? { crashkernelMiB } : {}),
                     ...(Object.keys(step.sysctl).length
                       ? {
                           sysctl: Object.fromEntries(
@@ -487,6 +523,11 @@ export class RecipeRunner {
                 state.artifacts.vmcore = entry.meta.id;
                 state.hashes = { ...state.hashes, vmcore: await sha256File(entry.vmcore) };
               } catch (e) {
+                // kexec's and the kernel's own words, and the advisor's size, for the step's checks.
+                if (e instanceof KdumpLoadError) {
+                  facts.console = e.consoleText;
+                  facts.advisor = { crashkernelMiB: e.advice.mib, reasoning: e.advice.reasoning };
+                }
                 if (!step.expectFailure) throw e;
                 facts.captureError = toErrorData(e);
                 output = `${(e as Error).message}\n${(e as LabError).hint ?? ''}`;
@@ -512,14 +553,17 @@ export class RecipeRunner {
               const k = await ensureKernel(p);
               if (running.gdbPort === null)
                 throw new LabError('UNAVAILABLE', 'The guest has no gdb stub: set vm.gdb in the recipe.');
-              output = (
-                await runGdbBatch(
-                  { vmlinux: k.vmlinux, gdbScript: k.gdbScript, port: running.gdbPort },
-                  step.commands,
-                  { signal, executor },
-                )
-              ).output;
-              facts.gdb = { output };
+              // The stub's port is whichever was free (1234 when it is): say which one this run used.
+              output = `(gdb) target remote :${running.gdbPort}\n${
+                (
+                  await runGdbBatch(
+                    { vmlinux: k.vmlinux, gdbScript: k.gdbScript, port: running.gdbPort },
+                    step.commands,
+                    { signal, executor },
+                  )
+                ).output
+              }`;
+              facts.gdb = { output, port: running.gdbPort, backtrace: parseGdbBacktrace(output) };
               break;
             }
             case 'analyze': {
@@ -536,8 +580,9 @@ export class RecipeRunner {
                 p,
                 signal,
               );
-              await ensureModules(p);
               const found = faultOf(report);
+              // The recipe's .ko files (built, or from the cache) hold the debug info of a module fault.
+              if (found?.module && recipe.modules.length) await ensureModules(p);
               const fault = found
                 ? await locateKernelFault(found, {
                     modules: moduleDirs,
@@ -627,7 +672,11 @@ export class RecipeRunner {
               answer = {
                 given,
                 expected: factText(expected),
-                ok: expected !== undefined && sameAnswer(given, expected),
+                ok:
+                  expected !== undefined &&
+                  (step.answer.compare === 'at-least'
+                    ? (parseMiB(given) ?? -1) >= (parseMiB(factText(expected)) ?? Infinity)
+                    : sameAnswer(given, expected)),
                 answeredBy,
               };
               (facts.answers as Record<string, string>)[step.id] = given;
@@ -654,6 +703,7 @@ export class RecipeRunner {
           checks,
           ...(answer ? { answer } : {}),
           ...(error ? { error } : {}),
+          ...(output ? { output: output.slice(-4000) } : {}),
           startedAt,
           finishedAt: new Date().toISOString(),
         };

@@ -57,6 +57,8 @@ export const stepSchema = z.discriminatedUnion('do', [
       /** Waits for this pattern on the console (or a panic) before the step's checks. */
       until: regex.default('KDLAB-INIT-READY'),
       timeout: z.number().int().min(1).max(600).default(90),
+      /** Kernel command-line words for this boot only, after vm.append (e.g. rdinit=/bin/sh). */
+      append: z.array(z.string().regex(/^[\w.,=:/-]+$/)).default([]),
     })
     .strict(),
   z.object({ ...stepBase, do: z.literal('send'), text: z.string().min(1) }).strict(),
@@ -77,7 +79,13 @@ export const stepSchema = z.discriminatedUnion('do', [
         z.object({ 'init-exit': z.number().int().min(0).max(255) }).strict(),
         z.object({ module: z.string().regex(/^[\w.-]+\.ko$/) }).strict(),
       ]),
-      crashkernelMiB: z.number().int().min(8).max(4096).optional(),
+      /** A size, or the student's answer to a question step (`{ answer: STEP-ID }`, in MiB). */
+      crashkernelMiB: z
+        .union([
+          z.number().int().min(8).max(4096),
+          z.object({ answer: z.string().regex(/^[a-z0-9-]+$/) }).strict(),
+        ])
+        .optional(),
       /** Written to /proc/sys before the trigger, e.g. kernel.softlockup_panic: 1 (a hang becomes a panic). */
       sysctl: z
         .record(
@@ -128,8 +136,11 @@ export const stepSchema = z.discriminatedUnion('do', [
       ...stepBase,
       do: z.literal('question'),
       ask: text,
-      /** The right answer is a fact of the run, not a fixed string. */
-      answer: z.object({ fact: factPath }).strict(),
+      /**
+       * The right answer is a fact of the run, not a fixed string; `at-least`: any number (a size in
+       * MiB: 160, 160M, 1G) not below the fact is right.
+       */
+      answer: z.object({ fact: factPath, compare: z.enum(['same', 'at-least']).default('same') }).strict(),
     })
     .strict(),
 ]);
@@ -140,6 +151,8 @@ export const recipeSchema = z
     id: z.string().regex(/^[a-z0-9-]+$/),
     title: text,
     level: z.enum(['beginner', 'intermediate', 'advanced']),
+    /** The lab's place in the course (the issue numbers them 1–10); lists sort by it. */
+    order: z.number().int().min(1).max(999).optional(),
     minutes: z.number().int().min(1).max(600),
     objectives: z.array(text).min(1),
     seeds: z.array(z.string()).default([]),

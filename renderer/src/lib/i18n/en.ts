@@ -389,6 +389,7 @@ export const en = {
   'recipes.artifact.own-run': 'made by the run',
   'recipes.artifact.no-pack': 'not checked',
   'kernels.executor': 'built on {where}',
+  'recipes.packReplaces': ' — the pack’s {recipes} replace the shipped recipes of the same name here.',
   'kernels.executorUnknown': 'the host (before executors were recorded)',
   'recipes.artifact.missing': 'no hash in the report',
   'recipes.student': 'Student',

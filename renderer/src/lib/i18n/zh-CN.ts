@@ -386,6 +386,7 @@ export const zhCN: Catalog = {
   'recipes.artifact.own-run': '由本次运行生成',
   'recipes.artifact.no-pack': '未核对',
   'kernels.executor': '构建于 {where}',
+  'recipes.packReplaces': '——实验包中的 {recipes} 在本机替代了同名的内置实验。',
   'kernels.executorUnknown': '主机（早于记录执行环境的构建）',
   'recipes.artifact.missing': '报告中没有哈希',
   'recipes.student': '学生',
