@@ -1,6 +1,7 @@
 // When a long job's end deserves a notification, and its text in both UI languages. Shared by the
 // Electron main process (native notifications) and the web mode (the browser's Notifications API),
 // so both follow the same rules. Pure: no DOM, no Electron.
+import { jobTitle } from './local-text';
 import type { JobInfo } from './types';
 
 /** The UI languages (the renderer's catalogs); the desktop menu and notifications follow them too. */
@@ -76,12 +77,15 @@ export function notificationFor(
   const text = texts[language];
   if (job.state === 'succeeded') {
     return {
-      title: text.done(job.title),
+      title: text.done(jobTitle(job, language)),
       body: text.finishedIn(formatDuration(jobDurationMs(job, context.now), language)),
     };
   }
   const reason = job.error ? job.error.message : text.seeLog;
-  return { title: text.failed(job.title), body: job.error?.hint ? `${reason} ${job.error.hint}` : reason };
+  return {
+    title: text.failed(jobTitle(job, language)),
+    body: job.error?.hint ? `${reason} ${job.error.hint}` : reason,
+  };
 }
 
 /** The state a watcher keeps: the jobs last seen running. Pure apart from its own map. */

@@ -59,3 +59,8 @@ export function cliLanguage(flag: string | undefined, env: Record<string, string
   const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || '';
   return locale.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
 }
+
+/** A job's title in `language`: its localized title when it has one (jobs started from the UI). */
+export function jobTitle(job: { title: string; titleText?: LocalText }, language: TextLanguage): string {
+  return job.titleText?.[language] ?? job.title;
+}

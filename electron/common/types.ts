@@ -53,6 +53,8 @@ export interface JobInfo {
   id: string;
   kind: string;
   title: string;
+  /** The title in every interface language (jobs started from the UI); `title` is its English. */
+  titleText?: LocalText;
   state: JobState;
   progress: JobProgress;
   createdAt: string;

@@ -1,5 +1,6 @@
 // Every long operation is a job: id, title, state, progress, a log on disk, an error, and an
 // AbortController whose signal reaches the child processes (and kills their whole tree).
+import type { LocalText } from '../common/local-text';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
@@ -22,6 +23,8 @@ export interface Progress {
 
 export interface JobOptions {
   title: string;
+  /** The title in every interface language, for jobs the UI shows; `title` stays the English. */
+  titleText?: LocalText;
   kind: string;
 }
 
@@ -77,6 +80,7 @@ export class JobManager {
       id,
       kind: options.kind,
       title: options.title,
+      ...(options.titleText ? { titleText: options.titleText } : {}),
       state: 'running',
       progress: { fraction: null, message: 'Starting…', etaSeconds: null },
       createdAt: new Date().toISOString(),

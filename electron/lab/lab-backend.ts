@@ -153,6 +153,8 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
   /** " (Docker)" in a job's title when the saved setting sends it to a container. */
   const whereTitle = async () =>
     (await readExecutorSettings(workspace)).executor === 'docker' ? ' (Docker)' : '';
+  // A job the UI shows: its title in every interface language, the English one as `title`.
+  const titled = (en: string, zh: string) => ({ title: en, titleText: { en, 'zh-CN': zh } });
   const withExecutor = async <T>(
     job: string,
     progress: Progress,
@@ -199,8 +201,9 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
   const handlers: ApiHandlers = {
     'app.info': () => appInfo,
     'doctor.run': (args) =>
-      jobs.withProgress({ title: 'Checking the host', kind: 'doctor' }, (progress, signal) =>
-        doctor.run({ kvmProbe: args.kvmProbe, signal }, progress),
+      jobs.withProgress(
+        { ...titled('Checking the host', '检查本机环境'), kind: 'doctor' },
+        (progress, signal) => doctor.run({ kvmProbe: args.kvmProbe, signal }, progress),
       ),
     'doctor.last': () => doctor.last(),
     'jobs.list': () => jobs.list(),
@@ -277,7 +280,10 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
       // A dropped or chosen .config: refuse anything else before make sees it.
       if (typeof args.base === 'object') await requireKind(args.base.configFile, 'config');
       const built = await jobs.withProgress(
-        { title: `Building the kernel${await whereTitle()}`, kind: 'kernel-build' },
+        {
+          ...titled(`Building the kernel${await whereTitle()}`, `编译内核${await whereTitle()}`),
+          kind: 'kernel-build',
+        },
         (progress, signal) =>
           withExecutor('kernel-build', progress, (executor) =>
             new KernelBuilder(workspace, kconfigDir, executor).build(
@@ -299,7 +305,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'images.initramfs': async (args) => {
       const kernel = await kernels.load(args.kernelKey);
       const built = await jobs.withProgress(
-        { title: 'Packing the initramfs', kind: 'image' },
+        { ...titled('Packing the initramfs', '打包 initramfs'), kind: 'image' },
         (progress, signal) =>
           images.buildInitramfs({ init: args.init }, kernel.genInitCpio, signal, progress),
       );
@@ -308,7 +314,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'images.rootfs': async (args) => {
       const kernel = await kernels.load(args.kernelKey);
       const built = await jobs.withProgress(
-        { title: 'Building the ext4 rootfs', kind: 'image' },
+        { ...titled('Building the ext4 rootfs', '制作 ext4 根文件系统'), kind: 'image' },
         (progress, signal) =>
           new RootfsBuilder(workspace, images).build(
             { init: args.init, extraMiB: args.extraMiB },
@@ -323,7 +329,10 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'images.contents': (args) => describePackedImage(workspace, args.kind, args.key),
     'vms.boot': async (args) =>
       jobs.withProgress(
-        { title: `Booting the lab kernel${await whereTitle()}`, kind: 'vm-boot' },
+        {
+          ...titled(`Booting the lab kernel${await whereTitle()}`, `启动实验内核${await whereTitle()}`),
+          kind: 'vm-boot',
+        },
         async (progress, signal) =>
           vms.boot(
             {
@@ -353,7 +362,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'vms.powerOff': (args) => vms.powerOff(args.id),
     'vms.dumpMemory': async (args) => {
       const entry = await jobs.withProgress(
-        { title: 'Dumping guest memory (QMP)', kind: 'dump' },
+        { ...titled('Dumping guest memory (QMP)', '转储客户机内存（QMP）'), kind: 'dump' },
         (progress, signal) => vms.dumpMemory(args.id, args.format, progress, signal),
       );
       return { id: entry.meta.id, ...entry };
@@ -372,7 +381,14 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
           ? ' (Docker)'
           : '';
       return jobs.withProgress(
-        { title: `Recipe: ${loaded.recipe.title[args.language]}${where}`, kind: 'recipe' },
+        {
+          title: `Recipe: ${loaded.recipe.title.en}${where}`,
+          titleText: {
+            en: `Recipe: ${loaded.recipe.title.en}${where}`,
+            'zh-CN': `实验：${loaded.recipe.title['zh-CN']}${where}`,
+          },
+          kind: 'recipe',
+        },
         (progress, signal) =>
           recipeRunner.run(
             loaded,
@@ -382,6 +398,21 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
               ...(args.student ? { student: args.student } : {}),
               language: args.language,
               ask: (_question, stepId) => Promise.resolve(args.answers[stepId] ?? ''),
+              // Each step's result as soon as it is known, not only when the whole run ends.
+              onStepStart: (step) =>
+                events.broadcast('recipe.step', {
+                  recipeId: loaded.recipe.id,
+                  stepId: step.id,
+                  phase: 'started',
+                  result: null,
+                }),
+              onStep: (step, result) =>
+                events.broadcast('recipe.step', {
+                  recipeId: loaded.recipe.id,
+                  stepId: step.id,
+                  phase: 'finished',
+                  result,
+                }),
             },
             progress,
             signal,
@@ -392,7 +423,10 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'recipes.importPack': async (args) => {
       await requireKind(args.path, 'pack');
       const manifest = await jobs.withProgress(
-        { title: `Importing the lab pack ${basename(args.path)}`, kind: 'lab-import' },
+        {
+          ...titled(`Importing the lab pack ${basename(args.path)}`, `导入实验包 ${basename(args.path)}`),
+          kind: 'lab-import',
+        },
         (progress, signal) => packs.import(args.path, progress, signal),
       );
       return { ...packSummary(args.path, manifest), replacesShipped: manifest.replacesShipped };
@@ -407,7 +441,10 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'vmcores.inspect': (args) => inspectVmcore(args.path, kernels),
     'vmcores.import': async (args) => {
       const entry = await jobs.withProgress(
-        { title: `Importing the vmcore ${basename(args.path)}`, kind: 'vmcore-import' },
+        {
+          ...titled(`Importing the vmcore ${basename(args.path)}`, `导入 vmcore ${basename(args.path)}`),
+          kind: 'vmcore-import',
+        },
         (progress, signal) =>
           importVmcore(
             {
@@ -427,7 +464,13 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'vmcores.analyze': async (args) => {
       const input = await vmcoreWithVmlinux(args.id);
       return jobs.withProgress(
-        { title: `Analyzing the vmcore (crash)${await whereTitle()}`, kind: 'analyze' },
+        {
+          ...titled(
+            `Analyzing the vmcore (crash)${await whereTitle()}`,
+            `用 crash 分析 vmcore${await whereTitle()}`,
+          ),
+          kind: 'analyze',
+        },
         (progress, signal) =>
           withExecutor('analyze', progress, (executor) =>
             analyzeVmcore({ ...input, executor }, progress, signal),
@@ -442,7 +485,13 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'vmcores.capture': async (args) => {
       const kernel = await kernels.load(args.kernelKey);
       const entry = await jobs.withProgress(
-        { title: `Crash and capture (kdump)${await whereTitle()}`, kind: 'capture' },
+        {
+          ...titled(
+            `Crash and capture (kdump)${await whereTitle()}`,
+            `触发崩溃并抓取（kdump）${await whereTitle()}`,
+          ),
+          kind: 'capture',
+        },
         (progress, signal) =>
           withExecutor('capture', progress, (executor) =>
             (executor.kind === 'host' ? capture : new KdumpCapture(workspace, executor)).capture(
@@ -487,7 +536,7 @@ export async function createLabBackend(options: LabBackendOptions): Promise<LabB
     'docker.buildImage': async (args) => {
       const engine = await savedEngine();
       return jobs.withProgress(
-        { title: `Building the ${args.name} image`, kind: 'docker-build' },
+        { ...titled(`Building the ${args.name} image`, `构建 ${args.name} 镜像`), kind: 'docker-build' },
         (progress, signal) =>
           ensureLabImage(engine, args.name, progress, signal, {
             labImagesDir: join(appRoot, 'lab-images'),

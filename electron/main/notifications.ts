@@ -6,6 +6,7 @@ import type { LabEventName, LabEvents } from '../common/events';
 import { JobTracker, notificationFor } from '../common/job-notices';
 import type { UiLanguage } from '../common/job-notices';
 import type { JobInfo } from '../common/types';
+import { jobTitle } from '../common/local-text';
 import type { ClientContext } from '../lab/dispatcher';
 import type { EventBus } from '../lab/event-bus';
 
@@ -24,14 +25,15 @@ export {
 export type { JobNotification } from '../common/job-notices';
 
 /** "<title> 42% — kdlab" for the oldest running job (+N when more run), plain "kdlab" when idle. */
-export function windowTitle(running: readonly JobInfo[]): string {
+export function windowTitle(running: readonly JobInfo[], language: UiLanguage = 'en'): string {
   if (running.length === 0) return appTitle;
   const [job] = [...running].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   if (!job) return appTitle;
   const fraction = job.progress.fraction;
   const percent = fraction === null ? '' : ` ${Math.min(100, Math.max(0, Math.floor(fraction * 100)))}%`;
-  const more = running.length > 1 ? ` (+${running.length - 1} more)` : '';
-  return `${job.title}${percent}${more} — ${appTitle}`;
+  const extra = running.length - 1;
+  const more = extra > 0 ? (language === 'zh-CN' ? `（另有 ${extra} 个）` : ` (+${extra} more)`) : '';
+  return `${jobTitle(job, language)}${percent}${more} — ${appTitle}`;
 }
 
 /** The parts of BrowserWindow the watcher uses. */
@@ -60,7 +62,7 @@ export function watchJobs(events: Pick<EventBus, 'attach'>, options: JobWatcherO
   const onJob = (job: JobInfo): void => {
     const previous = tracker.update(job);
     const win = liveWindow();
-    win?.setTitle(windowTitle(tracker.running));
+    win?.setTitle(windowTitle(tracker.running, options.language?.() ?? 'en'));
     const note = notificationFor(previous, job, {
       windowFocused: win?.isFocused() ?? false,
       now: options.now?.() ?? Date.now(),

@@ -134,7 +134,11 @@ describe('desktop integration in the browser', () => {
     await expect
       .poll(() => page.evaluate(() => window.kdlabTest.notes), { timeout: 240_000 })
       .toEqual([
-        { title: expect.stringMatching(/kdump.* — 已完成$/), body: expect.stringMatching(/^用时 /) },
+        // The job's own title is in Chinese too.
+        {
+          title: expect.stringMatching(/^触发崩溃并抓取（kdump）.* — 已完成$/),
+          body: expect.stringMatching(/^用时 /),
+        },
       ]);
     await page.evaluate(() => (window.kdlabTest.hidden = false));
     await page.locator('nav select').selectOption('en');

@@ -56,6 +56,20 @@ describe('notificationFor', () => {
     });
   });
 
+  it("names the job in the UI's language", () => {
+    const kernel = {
+      kind: 'kernel-build',
+      title: 'Building the kernel',
+      titleText: { en: 'Building the kernel', 'zh-CN': '编译内核' },
+    };
+    const note = notificationFor(running(kernel), ended('succeeded', 253, kernel), {
+      ...unfocused,
+      language: 'zh-CN',
+    });
+    expect(note?.title).toContain('编译内核');
+    expect(note?.title).not.toContain('Building');
+  });
+
   it('says why a long job failed, with its hint', () => {
     const error = {
       code: 'TOOL_MISSING' as const,
@@ -118,6 +132,16 @@ describe('windowTitle', () => {
     ],
   ])('%s', (_name, jobs, title) => {
     expect(windowTitle(jobs)).toBe(title);
+  });
+
+  it("uses a job's title in the UI's language when it has one", () => {
+    const titleText = { en: 'Building the kernel', 'zh-CN': '编译内核' };
+    const jobs = [
+      running({ id: 'a', title: 'Building the kernel', titleText, createdAt: at(0) }),
+      running({ id: 'b', title: 'Capturing', createdAt: at(10) }),
+    ];
+    expect(windowTitle(jobs, 'zh-CN')).toBe('编译内核（另有 1 个） — kdlab');
+    expect(windowTitle(jobs, 'en')).toBe('Building the kernel (+1 more) — kdlab');
   });
 
   it('formats durations for people', () => {
