@@ -248,7 +248,7 @@ export const recipeCommands: Record<string, Command> = {
             ? `${JSON.stringify(manifest, (k, v: unknown) => (k === 'files' ? undefined : v), 2)}\n`
             : `installed ${manifest.recipes.join(', ')} (kernels ${manifest.kernels.map((k) => k.release).join(', ')}, used as they are: no build); kdlab run ${manifest.recipes[0] ?? 'ID'} to start\n${
                 manifest.replacesShipped.length
-                  ? `note: the pack's ${manifest.replacesShipped.join(', ')} replace the shipped recipes of the same id on this machine (the teacher's version runs)\n`
+                  ? `note: on this machine the pack's version of ${manifest.replacesShipped.join(', ')} is used instead of the shipped one (the teacher's version runs)\n`
                   : ''
               }`,
         );

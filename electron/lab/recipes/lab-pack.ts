@@ -278,7 +278,7 @@ export class LabPacks {
       await writeJsonAtomic(join(this.workspace.stateDir, 'packs', `${basename(file)}.json`), manifest);
       if (replacesShipped.length)
         progress.log(
-          `The pack's ${replacesShipped.join(', ')} replace the shipped recipes of the same id on this machine.\n`,
+          `On this machine the pack's version of ${replacesShipped.join(', ')} is used instead of the shipped one.\n`,
         );
       progress.report({ fraction: 1, message: `Installed ${manifest.recipes.join(', ')}` });
       return { ...manifest, replacesShipped };

@@ -389,9 +389,10 @@ export const en = {
   'recipes.artifact.own-run': 'made by the run',
   'recipes.artifact.no-pack': 'not checked',
   'kernels.executor': 'built on {where}',
-  'recipes.packReplaces': ' — the pack’s {recipes} replace the shipped recipes of the same name here.',
   'kernels.executorUnknown': 'the host (before executors were recorded)',
   'recipes.artifact.missing': 'no hash in the report',
+  'recipes.packReplaces':
+    ' — on this machine the pack’s version of {recipes} is used instead of the shipped one.',
   'recipes.student': 'Student',
   'recipes.studentPlaceholder': 'your name (default: your user name)',
   'recipes.answeredByRun': 'answered by the run, not by you',
