@@ -144,7 +144,8 @@ describe('a catalog with one bad recipe', () => {
         env: { KDLAB_HOME: home },
       });
       expect(code).toBe(1);
-      expect(stdout).toMatch(/^sysrq-kdump\s+intermediate/m);
+      expect(stdout).toMatch(/^\s*\d+\. sysrq-kdump\s+intermediate/m);
+      expect(stdout).not.toContain('broken');
       expect(stderr).toMatch(
         /^broken: not listed, its recipe does not load:\n.*broken\/recipe\.yaml:\d+:\d+: steps\.0\.expect/m,
       );
