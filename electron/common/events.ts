@@ -1,5 +1,5 @@
 // Back end → UI pushes, one map for both transports.
-import type { JobInfo, VmInfo } from './types';
+import type { JobInfo, StepResult, VmInfo } from './types';
 
 /** What the desktop menu (or a file opened with kdlab) asks the UI to do. */
 export type AppCommand =
@@ -14,6 +14,13 @@ export interface LabEvents {
   'terminal.exit': { id: string; exitCode: number | null; signal: number | null };
   'vm.updated': VmInfo;
   'app.command': AppCommand;
+  /** A recipe run's step began (`result` null) or ended: the Recipes view shows it at once. */
+  'recipe.step': {
+    recipeId: string;
+    stepId: string;
+    phase: 'started' | 'finished';
+    result: StepResult | null;
+  };
 }
 
 export type LabEventName = keyof LabEvents;
@@ -25,6 +32,7 @@ export const labEventNames = [
   'terminal.exit',
   'vm.updated',
   'app.command',
+  'recipe.step',
 ] as const satisfies readonly LabEventName[];
 
 export type LabEventMessage = { [E in LabEventName]: { event: E; payload: LabEvents[E] } }[LabEventName];

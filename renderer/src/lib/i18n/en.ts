@@ -75,6 +75,8 @@ export const en = {
   'recipes.status.passed': 'passed',
   'recipes.status.failed': 'failed',
   'recipes.status.error': 'error',
+  // Recipes: live step results (the step that is running now)
+  'recipes.status.running': 'running',
   'recipes.yourAnswer': 'your answer',
   'recipes.notIt': 'not what your run shows; look again, change it and press Resume',
   'recipes.problemsTitle': 'Recipes that do not load ({count})',
@@ -388,8 +390,6 @@ export const en = {
   'recipes.artifact.mismatch': "NOT the pack's",
   'recipes.artifact.own-run': 'made by the run',
   'recipes.artifact.no-pack': 'not checked',
-  'kernels.executor': 'built on {where}',
-  'kernels.executorUnknown': 'the host (before executors were recorded)',
   'recipes.artifact.missing': 'no hash in the report',
   'recipes.packReplaces':
     ' — on this machine the pack’s version of {recipes} is used instead of the shipped one.',
@@ -405,6 +405,8 @@ export const en = {
   'recipes.verdict.altered': 'altered',
   'recipes.verdict.auto-answered': 'auto-answered',
   'recipes.verdict.unverified': 'unverified',
+  'kernels.executor': 'built on {where}',
+  'kernels.executorUnknown': 'the host (before executors were recorded)',
   'nav.settings': 'Settings',
   'settings.title': 'Settings',
   'settings.intro':

@@ -73,6 +73,8 @@ export const zhCN: Catalog = {
   'recipes.demo': '演示（答案取自运行结果）',
   'recipes.passed': '所有步骤均已通过',
   'recipes.status.todo': '待完成',
+  // Recipes: live step results (the step that is running now)
+  'recipes.status.running': '进行中',
   'recipes.status.passed': '通过',
   'recipes.status.failed': '未通过',
   'recipes.status.error': '出错',
@@ -385,8 +387,6 @@ export const zhCN: Catalog = {
   'recipes.artifact.mismatch': '不是实验包里的',
   'recipes.artifact.own-run': '由本次运行生成',
   'recipes.artifact.no-pack': '未核对',
-  'kernels.executor': '构建于 {where}',
-  'kernels.executorUnknown': '主机（早于记录执行环境的构建）',
   'recipes.artifact.missing': '报告中没有哈希',
   'recipes.packReplaces': '——本机上将使用实验包中的 {recipes}，而不是内置的同名实验。',
   'recipes.student': '学生',
@@ -401,6 +401,8 @@ export const zhCN: Catalog = {
   'recipes.verdict.altered': '被改动',
   'recipes.verdict.auto-answered': '自动作答',
   'recipes.verdict.unverified': '未能校验',
+  'kernels.executor': '构建于 {where}',
+  'kernels.executorUnknown': '主机（早于记录执行环境的构建）',
   'nav.settings': '设置',
   'settings.title': '设置',
   'settings.intro':
