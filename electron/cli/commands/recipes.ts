@@ -71,7 +71,8 @@ export async function runRecipe(
         emit(event, payload) {
           if (event !== 'job.updated') return;
           const job = payload as JobInfo;
-          if (job.kind !== 'recipe' || job.state !== 'running') return;
+          // Progress belongs to a step: the job's own start, before the first step, says nothing more.
+          if (job.kind !== 'recipe' || job.state !== 'running' || current === null) return;
           const message = job.progress.message;
           const fraction = job.progress.fraction ?? 0;
           // One line per new message or per whole percent, not one per byte of a build log.

@@ -399,8 +399,9 @@ export class RecipeRunner {
           (i + 1) / recipe.steps.length,
           `${step.title[lang]}: `,
         );
-        p.report({ fraction: 0, message: step.title[lang] });
+        // Announced before its first progress report, so listeners know which step it belongs to.
         options.onStepStart?.(step, i);
+        p.report({ fraction: 0, message: step.title[lang] });
         const startedAt = new Date().toISOString();
         let output = '';
         let answer: StepResult['answer'];
