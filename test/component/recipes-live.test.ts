@@ -118,6 +118,25 @@ describe('Recipes view, live', () => {
     expect(screen.getByTestId(`step-${boot!.id}`).querySelector('.status')?.textContent).toBe('to do');
   });
 
+  it('shows what gdb printed, with the stub port this run used', async () => {
+    const gdbBoot = load('gdb-boot');
+    const { api, emit } = harness([gdbBoot]);
+    render(RecipesView, { api, jobs: new JobsState(api) });
+    await screen.findByRole('heading', { name: gdbBoot.title.en });
+    // The selected recipe's saved state (none) loads first.
+    await new Promise((r) => setTimeout(r, 0));
+    const step = gdbBoot.steps.find((s) => s.id === 'step')!;
+    emit({
+      recipeId: 'gdb-boot',
+      stepId: 'step',
+      phase: 'finished',
+      result: { ...passed('step', step), output: '(gdb) target remote :1235\nBreakpoint 1, start_kernel ()' },
+    });
+    const output = await screen.findByTestId('output-step');
+    expect(output.querySelector('summary')?.textContent).toBe('What gdb printed');
+    expect(output.querySelector('pre')?.textContent).toContain('target remote :1235');
+  });
+
   it('renders the explanation as Markdown, in English and Chinese', async () => {
     const { api } = harness([forgetInit]);
     render(RecipesView, { api, jobs: new JobsState(api) });

@@ -131,6 +131,14 @@ export async function runRecipe(
               const mark =
                 result.status === 'passed' ? 'PASS' : result.status === 'failed' ? 'FAIL' : 'ERROR';
               const lines = [`${mark.padEnd(6)}${step.title[lang]}`];
+              // What gdb or crash printed (gdb's first line says which stub port this run used).
+              if (result.output && (step.do === 'gdb' || step.do === 'crash'))
+                lines.push(
+                  ...result.output
+                    .trimEnd()
+                    .split('\n')
+                    .map((l) => `      │ ${l}`),
+                );
               for (const c of result.checks) lines.push(`      ${c.ok ? '✓' : '✗'} ${c.detail}`);
               if (result.answer) lines.push(answerLine(step, result.answer));
               if (result.error)

@@ -704,7 +704,12 @@ export class RecipeRunner {
           checks,
           ...(answer ? { answer } : {}),
           ...(error ? { error } : {}),
-          ...(output ? { output: output.slice(-4000) } : {}),
+          // Its head (gdb's `target remote :PORT`, crash's sys) and its tail, within 4000 characters.
+          ...(output
+            ? {
+                output: output.length > 4000 ? `${output.slice(0, 1000)}\n…\n${output.slice(-3000)}` : output,
+              }
+            : {}),
           startedAt,
           finishedAt: new Date().toISOString(),
         };

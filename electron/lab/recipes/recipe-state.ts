@@ -22,7 +22,7 @@ export interface StepResult {
    */
   answer?: { given: string; expected: string; ok: boolean; answeredBy?: AnsweredBy };
   error?: LabErrorData;
-  /** What the step's tool printed (gdb, crash, the decoder…), its last 4000 characters. */
+  /** What the step's tool printed (gdb, crash, the decoder…): its first 1000 and last 3000 characters. */
   output?: string;
   startedAt: string;
   finishedAt: string;

@@ -77,6 +77,7 @@ export const en = {
   'recipes.status.error': 'error',
   // Recipes: live step results (the step that is running now)
   'recipes.status.running': 'running',
+  'recipes.output': 'What {tool} printed',
   'recipes.yourAnswer': 'your answer',
   'recipes.notIt': 'not what your run shows; look again, change it and press Resume',
   'recipes.problemsTitle': 'Recipes that do not load ({count})',

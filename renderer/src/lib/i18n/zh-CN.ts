@@ -75,6 +75,7 @@ export const zhCN: Catalog = {
   'recipes.status.todo': '待完成',
   // Recipes: live step results (the step that is running now)
   'recipes.status.running': '进行中',
+  'recipes.output': '{tool} 的输出',
   'recipes.status.passed': '通过',
   'recipes.status.failed': '未通过',
   'recipes.status.error': '出错',
