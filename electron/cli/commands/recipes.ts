@@ -10,6 +10,7 @@ import type { RecipeRunState, StepResult } from '../../lab/recipes/recipe-runner
 import type { RecipeStep } from '../../lab/recipes/recipe-schema';
 import type { CliContext, Command, OptionValues } from '../command';
 import { cliLanguage } from '../../common/local-text';
+import { byLabOrder } from '../../common/recipe-order';
 import type { JobInfo } from '../../common/types';
 import {
   ndjson,
@@ -181,11 +182,7 @@ export const recipeCommands: Record<string, Command> = {
           const { recipes: all, problems } = await catalog.scan();
           ctx.stdout.write(
             values.json
-              ? `${JSON.stringify(
-                  all.map((l) => l.recipe),
-                  null,
-                  2,
-                )}\n`
+              ? `${JSON.stringify(all.map((l) => l.recipe).sort(byLabOrder), null, 2)}\n`
               : `${recipeListText(
                   all.map((l) => l.recipe),
                   cliLanguage(str(values.lang), ctx.env),
