@@ -24,6 +24,16 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 describe('kdlab CLI', () => {
+  it("images list describes the lab images in the user's language (LANG)", async () => {
+    const list = (lang: string) =>
+      run('node', ['electron/cli/bin.cjs', 'images', 'list'], {
+        cwd: appRoot,
+        env: env({ LANG: lang, LC_ALL: '' }),
+      });
+    expect((await list('C.UTF-8')).stdout).toMatch(/toolchain\s+Kernel build toolchain, QEMU/);
+    expect((await list('zh_CN.UTF-8')).stdout).toMatch(/toolchain\s+内核编译工具链、QEMU/);
+  });
+
   it('doctor --json prints a report of this host', async () => {
     const { stdout } = await run('node', ['electron/cli/bin.cjs', 'doctor', '--json', '--no-kvm-probe'], {
       cwd: appRoot,

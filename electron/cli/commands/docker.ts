@@ -1,5 +1,6 @@
 // `kdlab images …` and `kdlab docker status`: the Docker engine, the offline Debian base and the
 // lab toolchain images.
+import { cliLanguage } from '../../common/local-text';
 import { join } from 'node:path';
 import { LabError } from '../../common/errors';
 import { ensureDebianBase } from '../../lab/docker/base-image';
@@ -176,7 +177,9 @@ ${engineUsage}`,
       const images = await listKdlabImages(engine);
       const lines = [
         `Lab images (lab-images/manifest.json):`,
-        ...manifest.images.map((i) => `  ${i.name.padEnd(12)} ${i.description}`),
+        ...manifest.images.map(
+          (i) => `  ${i.name.padEnd(12)} ${i.description[cliLanguage(undefined, ctx.env)]}`,
+        ),
         `On ${engine.endpoint}:`,
         ...(images.length === 0
           ? ['  none yet — kdlab images base --debootstrap, then kdlab images build']
