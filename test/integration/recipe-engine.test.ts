@@ -27,7 +27,7 @@ beforeAll(async () => {
   );
 }, 1_800_000);
 
-async function recipe(id: string, steps: string): Promise<LoadedRecipe> {
+async function recipe(id: string, steps: string, inputs = ''): Promise<LoadedRecipe> {
   const dir = join(await makeTempDir(), id);
   await mkdir(dir);
   const file = join(dir, 'recipe.yaml');
@@ -36,7 +36,7 @@ title: { en: Engine test, zh-CN: 引擎测试 }
 level: beginner
 minutes: 1
 objectives: [{ en: Test, zh-CN: 测试 }]
-steps:
+${inputs}steps:
 ${steps}`;
   await writeFile(file, text);
   return { recipe: parseRecipe(text, file), dir, file };
@@ -179,4 +179,42 @@ describe('facts a run does not have', () => {
         "This question's answer is not in the run: report.fault.function: report.fault is null in this run.",
     });
   }, 600_000);
+});
+
+describe('recipe inputs', () => {
+  it('boots an ext4 rootfs made from the image (root=/dev/vda) with the CPUs the recipe asks for', async () => {
+    const state = await run(
+      await recipe(
+        'engine-rootfs-cpus',
+        `  - id: boot
+    do: boot
+    until: 'KDLAB-INIT-READY'
+    timeout: 60
+    ${text}
+    expect:
+      - { console: 'Kernel command line: .*root=/dev/vda' }
+  - id: ask
+    do: send
+    text: "echo CPUS-$(grep -c ^processor /proc/cpuinfo) ROOT-$(awk '$2 == \\"/\\" {print $3}' /proc/mounts | tail -1)\\n"
+    ${text}
+  - id: answer
+    do: wait
+    pattern: 'CPUS-\\d+ ROOT-\\S+'
+    timeout: 30
+    ${text}
+    expect:
+      - { console: '^CPUS-2 ROOT-ext4' }
+`,
+        'image: { format: rootfs, extraMiB: 4 }\nvm: { cpus: 2 }\n',
+      ),
+    );
+    expect(
+      state.steps.map((s) => [s.id, s.status]),
+      JSON.stringify(state.steps.map((s) => s.error ?? s.checks)),
+    ).toEqual([
+      ['boot', 'passed'],
+      ['ask', 'passed'],
+      ['answer', 'passed'],
+    ]);
+  }, 300_000);
 });

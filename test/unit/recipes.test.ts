@@ -32,7 +32,9 @@ describe('recipe format', () => {
   it('fills defaults for kernel, image and VM', () => {
     const recipe = parseRecipe(minimal(), '/r/demo/recipe.yaml');
     expect(recipe.kernel.fragments).toContain('kdump');
-    expect(recipe.image).toEqual({ init: 'shell', omitInit: false });
+    expect(recipe.kernel.source).toBe('debian');
+    expect(recipe.image).toEqual({ init: 'shell', omitInit: false, format: 'initramfs', extraMiB: 0 });
+    expect(recipe.vm).toMatchObject({ memoryMiB: 512, cpus: 1 });
     expect(recipe.steps[0]).toMatchObject({ until: 'KDLAB-INIT-READY', timeout: 90, expect: [] });
   });
 

@@ -1,6 +1,7 @@
 // Classroom lab packs: a teacher packs recipes with the kernels and modules they need (built, with
 // their manifests) into one tar.gz; a student imports it with no network and no build. Every file is
 // listed with its sha256 in pack.json, checked on import, and used again to grade reports.
+import { recipeBaseLabel, requireRecipeKernelSpec } from './recipe-kernel';
 import { cp, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { LabError } from '../../common/errors';
@@ -9,7 +10,6 @@ import type { KernelArtifacts, KernelBuilder } from '../kernel/kernel-builder';
 import { requireKind } from '../inbox';
 import { ProgramBuilder } from '../image/programs';
 import { ModuleBuilder } from '../kernel/module-builder';
-import { findSources } from '../kernel/sources';
 import { runCommand } from '../process';
 import type { Workspace } from '../workspace';
 import { isInside, sha256File, writeJsonAtomic } from '../workspace';
@@ -81,7 +81,7 @@ export async function packKernelFor(
       : built.find(
           (k) =>
             manifest.kernels.some((m) => m.key === k.key) &&
-            k.manifest.base === recipe.kernel.base &&
+            k.manifest.base === recipeBaseLabel(loaded) &&
             JSON.stringify(k.manifest.fragments) === JSON.stringify(wanted) &&
             JSON.stringify(k.manifest.extra ?? {}) === JSON.stringify(recipe.kernel.set),
         );
@@ -129,23 +129,12 @@ export class LabPacks {
         recipeKernels: {},
         files: {},
       };
-      const source = (await findSources()).filter((s) => s.kind === 'tarball' || s.kind === 'tree').at(-1);
       for (const [i, id] of ids.entries()) {
         const loaded = await this.catalog.get(id);
         progress.report({ fraction: i / (ids.length + 1), message: `Preparing ${id}` });
         await cp(loaded.dir, join(staging, 'recipes', id), { recursive: true, dereference: false });
         manifest.recipes.push(id);
-        if (!source)
-          throw new LabError(
-            'NOT_FOUND',
-            'Packing needs the kernel sources: apt-get install -y linux-source-6.1',
-          );
-        const k = loaded.recipe.kernel;
-        const kernel = await this.kernels.build(
-          { source: source.path, base: k.base, fragments: k.fragments, extra: k.set },
-          progress,
-          signal,
-        );
+        const kernel = await this.kernels.build(await requireRecipeKernelSpec(loaded), progress, signal);
         manifest.recipeKernels![id] = kernel.key;
         if (!manifest.kernels.some((x) => x.key === kernel.key)) {
           await cp(kernel.dir, join(staging, 'cache', 'kernels', kernel.key), { recursive: true });

@@ -2,6 +2,8 @@
 // run (the console, the decoded panic, the vmcore, crash and gdb output, the image contents);
 // questions are right when they match the run's own facts. State is saved after every step, so a
 // closed app resumes where it stopped; finished build/capture steps reuse cached artifacts.
+import { RootfsBuilder } from '../image/rootfs';
+import { recipeBaseLabel, recipeKernelSpec } from './recipe-kernel';
 import { readFile, mkdir } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -25,7 +27,6 @@ import { KdumpCapture, KdumpLoadError } from '../kdump/kdump-capture';
 import { KernelBuilder } from '../kernel/kernel-builder';
 import type { KernelArtifacts } from '../kernel/kernel-builder';
 import { ModuleBuilder } from '../kernel/module-builder';
-import { findSources } from '../kernel/sources';
 import { VmRunner } from '../vm/vm-runner';
 import type { RunningVm } from '../vm/vm-runner';
 import type { Workspace } from '../workspace';
@@ -259,6 +260,8 @@ export class RecipeRunner {
     const vms = onHost ? this.#vms : new VmRunner(this.workspace, executor);
     let kernel: KernelArtifacts | null = null;
     let image: InitramfsImage | null = null;
+    // The ext4 rootfs made from that image, when the recipe boots from a disk (image.format: rootfs).
+    let rootfs: string | null = null;
     const modules: string[] = [];
     /** Each built .ko → the folder of its sources (the analyze step reads the faulting line there). */
     const moduleDirs = new Map<string, string>();
@@ -288,10 +291,8 @@ export class RecipeRunner {
         );
         return useKernel(fromPack.kernel);
       }
-      const source = (await findSources(this.sourcesDir))
-        .filter((s) => s.kind === 'tarball' || s.kind === 'tree')
-        .at(-1);
-      if (!source) {
+      const spec = await recipeKernelSpec(loaded, this.sourcesDir);
+      if (!spec) {
         // A classroom machine with an imported lab pack: the kernel is there, built, without sources.
         const wanted = [
           ...(recipe.kernel.base === 'tinyconfig' ? ['tiny-x86_64'] : []),
@@ -299,7 +300,7 @@ export class RecipeRunner {
         ];
         const packed = (await this.kernels.list()).find(
           (k) =>
-            k.manifest.base === recipe.kernel.base &&
+            k.manifest.base === recipeBaseLabel(loaded) &&
             JSON.stringify(k.manifest.fragments) === JSON.stringify(wanted) &&
             JSON.stringify(k.manifest.extra) === JSON.stringify(recipe.kernel.set),
         );
@@ -311,16 +312,7 @@ export class RecipeRunner {
           );
         return useKernel(packed);
       }
-      const built = await kernels.build(
-        {
-          source: source.path,
-          base: recipe.kernel.base,
-          fragments: recipe.kernel.fragments,
-          extra: recipe.kernel.set,
-        },
-        p,
-        signal,
-      );
+      const built = await kernels.build(spec, p, signal);
       return useKernel(built);
     };
     const ensureModules = async (p: Progress) => {
@@ -364,23 +356,31 @@ export class RecipeRunner {
               ? { kind: 'exit', code: init.exit }
               : { kind: 'script', text: await readFile(await recipeFile(loaded, init.script), 'utf8') };
       const built = await ensurePrograms(p);
-      image = await images.buildInitramfs(
-        {
-          init: template,
-          omitInit: recipe.image.omitInit,
-          allowBroken: recipe.image.omitInit,
-          modules: await ensureModules(p),
-          files: built.map((b) => ({ source: b.file, path: b.path, mode: 0o755 })),
-          // Their libraries and the loader, as tools: taken from where they were compiled and ldd
-          // listed them (the host, or the lab image in Docker mode).
-          tools: [...new Set(built.flatMap((b) => b.libraries))],
-        },
-        k.genInitCpio,
-        signal,
-      );
+      const imageSpec = {
+        init: template,
+        omitInit: recipe.image.omitInit,
+        allowBroken: recipe.image.omitInit,
+        modules: await ensureModules(p),
+        files: built.map((b) => ({ source: b.file, path: b.path, mode: 0o755 })),
+        // Their libraries and the loader, as tools: taken from where they were compiled and ldd
+        // listed them (the host, or the lab image in Docker mode).
+        tools: [...new Set(built.flatMap((b) => b.libraries))],
+      };
+      if (recipe.image.format === 'rootfs') {
+        const disk = await new RootfsBuilder(this.workspace, images, executor).build(
+          { ...imageSpec, extraMiB: recipe.image.extraMiB },
+          k.genInitCpio,
+          signal,
+          p,
+        );
+        rootfs = disk.path;
+        image = disk.content;
+      } else {
+        image = await images.buildInitramfs(imageSpec, k.genInitCpio, signal);
+      }
       facts.image = { paths: image.entries.map((e) => e.path), init: image.init, checks: image.checks };
       state.artifacts.image = image.key;
-      state.hashes = { ...state.hashes, image: await sha256File(image.path) };
+      state.hashes = { ...state.hashes, image: await sha256File(rootfs ?? image.path) };
       return image;
     };
     const needVm = () => {
@@ -423,8 +423,9 @@ export class RecipeRunner {
               vm = await vms.boot(
                 {
                   kernel: k.bzImage,
-                  initrd: img.path,
+                  ...(rootfs ? { rootfs } : { initrd: img.path }),
                   memoryMiB: recipe.vm.memoryMiB,
+                  cpus: recipe.vm.cpus,
                   appendExtra: [...recipe.vm.append, ...step.append],
                   ...(recipe.vm.gdb || recipe.vm.paused ? { gdb: { port: 'next-free' as const } } : {}),
                   ...(recipe.vm.paused ? { paused: true } : {}),

@@ -160,12 +160,32 @@ export const recipeSchema = z
     executor: z.enum(['host', 'docker']).optional(),
     kernel: z
       .object({
-        base: z.enum(['tinyconfig', 'defconfig']).default('tinyconfig'),
+        /**
+         * Where the kernel comes from: `debian` (the newest linux-source tarball or tree under
+         * /usr/src), a tarball or tree in the recipe folder, or an https:// tarball with its sha256.
+         */
+        source: z
+          .union([
+            z.literal('debian'),
+            relPath,
+            z
+              .object({
+                url: z.string().regex(/^https:\/\/[^\s]+$/, 'an https:// tarball URL'),
+                sha256: z.string().regex(/^[0-9a-f]{64}$/, "the tarball's sha256 (64 hex digits)"),
+              })
+              .strict(),
+          ])
+          .default('debian'),
+        /** tinyconfig, defconfig, or a .config in the recipe folder ({config: FILE}); fragments are merged on top. */
+        base: z
+          .union([z.enum(['tinyconfig', 'defconfig']), z.object({ config: relPath }).strict()])
+          .default('tinyconfig'),
         fragments: z.array(z.string()).default(['kgdb', 'kdump', 'debuginfo', 'qemu-virt', 'modules']),
         set: z.record(z.string(), z.string()).default({}),
       })
       .strict()
       .default({
+        source: 'debian',
         base: 'tinyconfig',
         fragments: ['kgdb', 'kdump', 'debuginfo', 'qemu-virt', 'modules'],
         set: {},
@@ -192,18 +212,26 @@ export const recipeSchema = z
       )
       .default([]),
     image: z
-      .object({ init: initSchema.default('shell'), omitInit: z.boolean().default(false) })
+      .object({
+        init: initSchema.default('shell'),
+        omitInit: z.boolean().default(false),
+        /** How boot steps get it: an initramfs (initrd), or an ext4 rootfs made from it (root=/dev/vda). */
+        format: z.enum(['initramfs', 'rootfs']).default('initramfs'),
+        /** Free space added to a rootfs. */
+        extraMiB: z.number().int().min(0).max(4096).default(0),
+      })
       .strict()
-      .default({ init: 'shell', omitInit: false }),
+      .default({ init: 'shell', omitInit: false, format: 'initramfs', extraMiB: 0 }),
     vm: z
       .object({
         memoryMiB: z.number().int().min(128).max(8192).default(512),
+        cpus: z.number().int().min(1).max(8).default(1),
         gdb: z.boolean().default(false),
         paused: z.boolean().default(false),
         append: z.array(z.string().regex(/^[\w.,=:/-]+$/)).default([]),
       })
       .strict()
-      .default({ memoryMiB: 512, gdb: false, paused: false, append: [] }),
+      .default({ memoryMiB: 512, cpus: 1, gdb: false, paused: false, append: [] }),
     steps: z.array(stepSchema).min(1),
   })
   .strict()
