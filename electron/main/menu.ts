@@ -1,6 +1,8 @@
 // The application menu: the usual roles and shortcuts, native open dialogs for logs, vmcores,
 // configs and lab packs, and view shortcuts. Menu actions reach the renderer as `app.command` events
 // (the same event map the web mode uses), so the UI handles them in one place.
+import { appViews } from '../common/views';
+import type { AppView } from '../common/views';
 import { readFile, stat } from 'node:fs/promises';
 import type { BrowserWindow, MenuItemConstructorOptions } from 'electron';
 import { Menu, dialog } from 'electron';
@@ -12,18 +14,8 @@ export interface MenuActions {
   openFile(kind: 'log' | 'vmcore' | 'config' | 'pack'): Promise<void>;
 }
 
-const views = [
-  'home',
-  'recipes',
-  'kernels',
-  'images',
-  'vms',
-  'debugger',
-  'analyzer',
-  'decoder',
-  'jobs',
-  'terminal',
-] as const;
+// Settings has its own item (File › Settings…), so the View menu lists the others.
+const views = appViews.filter((v): v is Exclude<AppView, 'settings'> => v !== 'settings');
 
 /** kdlab's own items in the UI's language (the roles' labels are Electron's, in the OS language). */
 const labels = {

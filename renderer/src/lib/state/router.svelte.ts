@@ -1,17 +1,6 @@
 // Hash routing (#/home, #/terminal…): deep links work, and the last view is remembered.
-export const views = [
-  'home',
-  'recipes',
-  'kernels',
-  'images',
-  'vms',
-  'debugger',
-  'analyzer',
-  'decoder',
-  'jobs',
-  'terminal',
-  'settings',
-] as const;
+import { appViews } from '../../../../electron/common/views';
+export const views = appViews;
 export type View = (typeof views)[number];
 
 const storageKey = 'kdlab.view';
